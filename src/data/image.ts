@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { InputError, type WarnFn, warnToStderr } from '../util/errors.ts';
@@ -16,7 +16,7 @@ const FIT: Record<ResizeMode, 'fill' | 'cover' | 'contain'> = {
   letterbox: 'contain', // keep the aspect ratio, pad with black
 };
 
-function openImage(path: string): sharp.Sharp {
+function openImage(path: string): Sharp {
   if (!existsSync(path)) {
     throw new InputError('image file not found', path, 'check the path, or regenerate the manifest/dataset listing');
   }

@@ -24,9 +24,11 @@ export interface Backbone {
   /**
    * Forward pass, differentiable with respect to `input` (used inside tf.grad
    * for localization). Input: [N, H, W, 3] in [0,1]. Returns the three taps.
-   * Callers own the returned tensors.
+   * Callers own the returned tensors. With `forGradient` the backbone uses unfused
+   * conv ops: the fused op's gradient always computes the filter gradient, which
+   * is wasted work when only the input gradient is wanted.
    */
-  forward(input: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  forward(input: tf.Tensor4D, opts?: { forGradient?: boolean }): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   /** Trainable variables (for --finetune); empty when the backbone is constant. */
   trainableVariables(): tf.Variable[];
   dispose(): void;

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import { registerWasmKernels } from './wasm-kernels.ts';
+import { installThreadedWasm, wantedWasmThreads } from './wasm-threads.ts';
+import { warnToStderr } from '../util/errors.ts';
 
 /**
  * Picks the fastest TensorFlow.js backend that is installed:
@@ -28,6 +31,18 @@ function isInstalled(pkg: string): boolean {
   }
 }
 
+/**
+ * Threads for the wasm backend unless MULTICUE_WASM_THREADS says otherwise
+ * (1 = the stock single-threaded build). See BENCHMARKS.md for the measurements behind it.
+ */
+export const DEFAULT_WASM_THREADS = 1;
+
+/** True once a 'wasm' backend instance exists (its loader can no longer be swapped). */
+function wasmBackendStarted(): boolean {
+  const registry = (tf.engine() as unknown as { registry?: Record<string, unknown> }).registry;
+  return Boolean(registry?.wasm);
+}
+
 async function tryBackend(name: BackendName): Promise<boolean> {
   try {
     switch (name) {
@@ -40,7 +55,9 @@ async function tryBackend(name: BackendName): Promise<boolean> {
         require('@tensorflow/tfjs-node');
         return await tf.setBackend('tensorflow');
       case 'wasm':
-        await import('@tensorflow/tfjs-backend-wasm');
+        // Our gradient kernels (conv/depthwise backprop) replace or fill in the stock ones.
+        await registerWasmKernels();
+        if (!wasmBackendStarted()) await installThreadedWasm(wantedWasmThreads(DEFAULT_WASM_THREADS), warnToStderr);
         return await tf.setBackend('wasm');
       case 'cpu':
         return await tf.setBackend('cpu');

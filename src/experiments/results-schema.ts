@@ -15,6 +15,7 @@ export const METRIC_LABELS = {
   image_auroc: 'Image AUROC',
   image_ap: 'Image AP',
   image_f1_max: 'Image F1-max',
+  pixel_auroc: "Pixel AUROC (the method's main map)",
   pixel_auroc_grad: 'Pixel AUROC (gradient map)',
   pixel_auroc_seg: 'Pixel AUROC (segmentation map)',
   pixel_auroc_product: 'Pixel AUROC (gradient × segmentation)',
@@ -29,7 +30,7 @@ export const METRIC_LABELS = {
 } as const;
 export type MetricName = keyof typeof METRIC_LABELS;
 export const METRIC_NAMES = Object.keys(METRIC_LABELS) as MetricName[];
-export const PIXEL_METRICS: readonly MetricName[] = ['pixel_auroc_grad', 'pixel_auroc_seg', 'pixel_auroc_product'];
+export const PIXEL_METRICS: readonly MetricName[] = ['pixel_auroc', 'pixel_auroc_grad', 'pixel_auroc_seg', 'pixel_auroc_product'];
 /** The ablation metrics in cue order, then the fused score they compare against. */
 export const CUE_AUROC_METRICS: readonly MetricName[] = ['auroc_deviation', 'auroc_uncertainty', 'auroc_segmentation', 'image_auroc'];
 

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 const tsxLoader = require.resolve('tsx');
+// Ctrl-C reaches the child too (same process group); stay alive until it has finished its cleanup.
+process.on('SIGINT', () => {});
 const result = spawnSync(
   process.execPath,
   ['--import', tsxLoader, join(here, '..', 'src', 'cli', 'main.ts'), ...process.argv.slice(2)],

@@ -2,6 +2,8 @@
 export { Rng } from './util/rng.ts';
 export { initBackend, environmentReport } from './engine/backend.ts';
 export type { BackendName } from './engine/backend.ts';
+export { registerWasmKernels, WASM_KERNEL_CONFIGS } from './engine/wasm-kernels.ts';
+export { installThreadedWasm, installedWasmThreads, wantedWasmThreads } from './engine/wasm-threads.ts';
 export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors } from './backbones/safetensors.ts';
 export type { SafetensorsFile, NamedTensor, StoredTensor, WritableDtype } from './backbones/safetensors.ts';
 export { loadResNet18FromSafetensors, resnet18Forward, loadResNet18Params } from './backbones/resnet18.ts';
@@ -248,3 +250,41 @@ export type { RenderOptions } from './plots/render-png.ts';
 export { notebookDisplay, showFigure } from './plots/notebook.ts';
 export { writeResultFigures } from './plots/results-figures.ts';
 export type { ResultFiguresOptions, ResultFiguresReport } from './plots/results-figures.ts';
+// The one-cell pipeline (experiment → features → trained, evaluated cell) and the notebooks' scale switch.
+export { parseExperiment, applyMethodPreset, cellName, METHODS } from './pipeline/experiment.ts';
+export type { Experiment, ExperimentInput, Method } from './pipeline/experiment.ts';
+export { prepareExperiment, loadExperimentBackbone } from './pipeline/prepare.ts';
+export type { Prepared, PrepareOptions } from './pipeline/prepare.ts';
+export { runCell } from './pipeline/run-cell.ts';
+export { readImage, readMask } from './data/image.ts';
+export type { CellResult, TestImageResult, RunCellOptions } from './pipeline/run-cell.ts';
+export {
+  notebookScale,
+  notebookScaleName,
+  notebookExperimentBase,
+  notebookSweepConfig,
+  runNotebookSweep,
+  ensureNotebookData,
+  ensureSyntheticData,
+  useSharedWeights,
+  fusionSimplex,
+  magneticTileSpec,
+  NotebookFigures,
+} from './experiments/notebook-scale.ts';
+export type { NotebookScale, NotebookScaleName, NotebookDataset, NotebookDisplay, NotebookSweepAxes, NotebookSweepResult, InlineFigureKind, FusionTriple } from './experiments/notebook-scale.ts';
+// Sweeps (multicue sweep) and RESULTS.md (multicue results).
+export { SweepConfigSchema, parseSweepConfig, readSweepConfigFile, checkSweepInputs, specCategory } from './experiments/sweep-config.ts';
+export type { SweepConfig, SweepConfigInput, ParseSweepOptions } from './experiments/sweep-config.ts';
+export { expandSweep, sweepUnits } from './experiments/sweep-cells.ts';
+export type { SweepCell, FusionVector } from './experiments/sweep-cells.ts';
+export { runSweep, planSweep, planUnit } from './experiments/sweep.ts';
+export type { SweepOptions, SweepSummary, SweepCellEvent, CellAction, PlannedCell } from './experiments/sweep.ts';
+export { SWEEP_FILE, FAILURES_FILE, ERROR_FILE, sweepRunsDir, sweepFeatureCacheDir } from './experiments/sweep-files.ts';
+export { finishedCellRows, failedCells, cellKeyOf } from './experiments/sweep-collect.ts';
+export type { CellRows, FailureRow, CellError } from './experiments/sweep-collect.ts';
+export { rescoreTrainedRun, fuseSavedCues, MODEL_REF_FILE } from './experiments/sweep-rescore.ts';
+export type { ModelRef, RescoredMetricsFile } from './experiments/sweep-rescore.ts';
+export { staleCells, staleDifference } from './experiments/sweep-stale.ts';
+export { parseScoresCsv, readScoresCsv, formatScoresCsv } from './experiments/sweep-scores-csv.ts';
+export { resultsMarkdown, writeResultsMarkdown } from './experiments/results-md.ts';
+export type { ResultsMarkdownOptions } from './experiments/results-md.ts';

@@ -10,6 +10,9 @@ import { registerFiguresResults } from './figures-results.ts';
 import { registerTrain } from './train.ts';
 import { registerPredict } from './predict.ts';
 import { registerEval } from './eval.ts';
+import { registerDemo } from './demo.ts';
+import { registerSweep } from './sweep.ts';
+import { registerResults } from './results.ts';
 
 /** Every CLI command registers itself here: one file per command in src/cli/. */
 export function registerCommands(program: Command): void {
@@ -24,4 +27,7 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerPredict(program);
   registerEval(program);
+  registerDemo(program);
+  registerSweep(program);
+  registerResults(program);
 }

@@ -3,6 +3,7 @@ import { addDataOptions, dataSpecFromOptions, type DataOptions } from '../data/s
 import { METHODS, parseExperiment, readExperimentFile, type Experiment } from '../pipeline/experiment.ts';
 import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.ts';
+import { CONFIG_PRESETS, CONFIG_PRESET_NAMES, defaultPreset, mergeConfig, type ConfigPresetName } from '../training/presets.ts';
 
 /**
  * The flags that define one experiment (data, protocol, geometry, backbone,
@@ -23,6 +24,7 @@ export interface ExperimentOptions extends DataOptions {
   weights?: string;
   method?: string;
   config?: string;
+  preset?: string;
   epochs?: string;
   stepsPerEpoch?: string;
   batchSize?: string;
@@ -50,7 +52,8 @@ export function addExperimentOptions<C extends Command>(cmd: C): C {
     .option('--backbone <name>', 'auto | resnet18 | mobilenetv2 | mobilenetv2-0.35 | nsfwjs-mobilenetv2 (default auto)')
     .option('--weights <file>', 'backbone weight file instead of the weights cache')
     .option('--method <name>', `${METHODS.join(' | ')} (default multicue)`)
-    .option('--config <file.json>', 'detector hyper-parameters (partial; METHOD defaults for the rest)')
+    .option('--preset <name>', `detector settings to start from: ${CONFIG_PRESET_NAMES.join(' | ')} (default: paper on node-gpu, else cpu)`)
+    .option('--config <file.json>', 'detector hyper-parameters over the preset (partial)')
     .option('--epochs <n>', 'training epochs')
     .option('--steps-per-epoch <n>', 'training steps per epoch')
     .option('--batch-size <n>', 'batch size (even: half nominal, half anomalous)')
@@ -96,7 +99,14 @@ export function experimentFromOptions(opts: ExperimentOptions, defaults: Json = 
   const hasDataFlags = opts.data || opts.format || opts.root;
   if (hasDataFlags) base.data = dataSpecFromOptions(opts);
   if (!base.data) dataSpecFromOptions(opts); // throws the "no dataset given" error with its fix
-  if (opts.config) base.config = readJson(opts.config);
+  const preset = (opts.preset ?? (opts.experiment ? undefined : defaultPreset())) as ConfigPresetName | undefined;
+  if (preset !== undefined) {
+    if (!(preset in CONFIG_PRESETS)) {
+      throw new InputError(`unknown preset "${preset}"`, undefined, `use one of ${CONFIG_PRESET_NAMES.join(', ')}`);
+    }
+    base.config = mergeConfig(CONFIG_PRESETS[preset] as Json, (base.config as Json | undefined) ?? {});
+  }
+  if (opts.config) base.config = mergeConfig((base.config as Json | undefined) ?? {}, readJson(opts.config));
   setIn(base, ['protocol', 'ratio'], num(opts.ratio, '--ratio'));
   setIn(base, ['protocol', 'shots'], num(opts.shots, '--shots'));
   setIn(base, ['protocol', 'seed'], num(opts.seed, '--seed'));

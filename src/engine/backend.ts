@@ -44,6 +44,8 @@ function wasmBackendStarted(): boolean {
 }
 
 async function tryBackend(name: BackendName): Promise<boolean> {
+  // Outside the try: a bad MULTICUE_WASM_THREADS is the user's error to see, not a reason to fall back.
+  const wasmThreads = name === 'wasm' ? wantedWasmThreads(DEFAULT_WASM_THREADS) : 1;
   try {
     switch (name) {
       case 'node-gpu':
@@ -57,7 +59,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       case 'wasm':
         // Our gradient kernels (conv/depthwise backprop) replace or fill in the stock ones.
         await registerWasmKernels();
-        if (!wasmBackendStarted()) await installThreadedWasm(wantedWasmThreads(DEFAULT_WASM_THREADS), warnToStderr);
+        if (!wasmBackendStarted()) await installThreadedWasm(wasmThreads, warnToStderr);
         return await tf.setBackend('wasm');
       case 'cpu':
         return await tf.setBackend('cpu');

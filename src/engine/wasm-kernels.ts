@@ -11,13 +11,19 @@ import * as tf from '@tensorflow/tfjs';
  *
  * - input gradient: a stride-1 correlation of the output gradient with the
  *   180°-rotated, in/out-swapped filter. For stride s > 1 the output gradient is
- *   not zero-dilated (that wastes s² of the work on zeros): each of the s×s
- *   output phases gets its own sub-filter (the taps that land on it), and the
- *   phases are interleaved afterwards ("sub-pixel" decomposition).
+ *   not zero-dilated (that wastes s² of the work on zeros): output row i = s·m + a
+ *   ("phase" a) only receives the filter taps k ≡ a + pad (mod s). All s×s phases
+ *   run as ONE convolution whose output channels are the phases (each phase's
+ *   taps placed in a common window), then depthToSpace interleaves them. The
+ *   merged filter is built in JavaScript: gather/reverse on wasm cost ~25 ns a value.
  * - filter gradient: a convolution over transposed tensors. Batch becomes the
  *   channel axis: x → [C_in, H, W, N] is the input, dy → [H_out, W_out, N, C_out]
  *   is the filter, with dilation = the forward stride; the result is
  *   [C_in, kh, kw, C_out]. No im2col buffer, no transposed matMul (slow on wasm).
+ *   (Measured alternatives: im2col + matMul was 1.5× slower at 256², row-band
+ *   chunking 1.4–5× slower, batch-folded bands no faster.)
+ * - depthwise: the same two ideas with depthwiseConv2d (batch folded into
+ *   channels for the filter gradient).
  *
  * Kernel functions call tf ops (which run on wasm) inside tf.tidy and return
  * the result tensor; the engine keeps it as the kernel's output.
@@ -102,6 +108,125 @@ export function backpropInputAxisPlan(
   return { phases, rowsPerPhase: rows };
 }
 
+/**
+ * All phases of one axis as a single correlation: each phase's taps are placed at
+ * an offset inside a common window, so one convolution computes every phase at
+ * once (phases become output channels, interleaved afterwards by depthToSpace).
+ * Taps missing from a phase's window are zeros: for a 3×3 stride-2 filter the
+ * window is 2 taps (16 instead of the minimal 9 per output pixel, against 36 for
+ * a zero-dilated output gradient).
+ */
+export interface MergedAxis {
+  /** Taps in the common window and their spacing. */
+  span: number;
+  dilation: number;
+  /** Where each phase's first tap sits in the window (null: the phase gets no gradient). */
+  phaseOffsets: (number | null)[];
+  padBefore: number;
+  padAfter: number;
+  cropOffset: number;
+}
+
+export function mergePhases(plan: AxisPlan, outLength: number): MergedAxis {
+  const live = plan.phases.filter((p): p is AxisPass => p !== null);
+  if (live.length === 0) throw new Error('mergePhases: no phase receives a gradient');
+  // The padding each phase wanted before clamping at 0.
+  const wanted = plan.phases.map((p) => (p ? p.padBefore - p.cropOffset : 0));
+  const common = Math.max(...plan.phases.flatMap((p, i) => (p ? [wanted[i]] : [])));
+  const phaseOffsets = plan.phases.map((p, i) => (p ? common - wanted[i] : null));
+  const span = Math.max(...plan.phases.flatMap((p, i) => (p ? [phaseOffsets[i]! + p.taps.length] : [])));
+  const dilation = live[0].dilation;
+  const reach = (span - 1) * dilation + 1;
+  const padBefore = Math.max(0, common);
+  const cropOffset = padBefore - common;
+  const padAfter = Math.max(0, cropOffset + plan.rowsPerPhase + reach - 1 - outLength - padBefore);
+  return { span, dilation, phaseOffsets, padBefore, padAfter, cropOffset };
+}
+
+/** For each filter tap along an axis: its phase and its index in the merged window. */
+export function tapPlacement(plan: AxisPlan, merged: MergedAxis, filterSize: number): Array<{ phase: number; index: number } | null> {
+  const placement: Array<{ phase: number; index: number } | null> = Array.from({ length: filterSize }, () => null);
+  plan.phases.forEach((pass, phase) => {
+    pass?.taps.forEach((tap, j) => {
+      placement[tap] = { phase, index: merged.phaseOffsets[phase]! + j };
+    });
+  });
+  return placement;
+}
+
+/**
+ * The merged filter of a conv2d input gradient, from the forward filter
+ * [kh, kw, C_in, C_out] (flat, row-major): [spanH, spanW, C_out, phasesH·phasesW·C_in],
+ * output channel (a·phasesW + b)·C_in + c holding phase (a, b), input channel c.
+ */
+export function subPixelConvFilter(
+  values: ArrayLike<number>,
+  shape: readonly [number, number, number, number],
+  rows: { plan: AxisPlan; merged: MergedAxis },
+  cols: { plan: AxisPlan; merged: MergedAxis },
+): { values: Float32Array; shape: [number, number, number, number] } {
+  const [kh, kw, inC, outC] = shape;
+  const phasesW = cols.plan.phases.length;
+  const channels = rows.plan.phases.length * phasesW * inC;
+  const spanH = rows.merged.span;
+  const spanW = cols.merged.span;
+  const out = new Float32Array(spanH * spanW * outC * channels);
+  const rowAt = tapPlacement(rows.plan, rows.merged, kh);
+  const colAt = tapPlacement(cols.plan, cols.merged, kw);
+  for (let ty = 0; ty < kh; ty++) {
+    const r = rowAt[ty];
+    if (!r) continue;
+    for (let tx = 0; tx < kw; tx++) {
+      const c = colAt[tx];
+      if (!c) continue;
+      const channelBase = (r.phase * phasesW + c.phase) * inC;
+      const dstTap = (r.index * spanW + c.index) * outC;
+      const srcTap = (ty * kw + tx) * inC;
+      for (let i = 0; i < inC; i++) {
+        const src = (srcTap + i) * outC;
+        for (let o = 0; o < outC; o++) out[(dstTap + o) * channels + channelBase + i] = values[src + o];
+      }
+    }
+  }
+  return { values: out, shape: [spanH, spanW, outC, channels] };
+}
+
+/**
+ * The merged depthwise filter for forward-filter column j (multiplier index) of
+ * [kh, kw, C, multiplier]: [spanH, spanW, C, phasesH·phasesW], channel c·P + p.
+ */
+export function subPixelDepthwiseFilter(
+  values: ArrayLike<number>,
+  shape: readonly [number, number, number, number],
+  column: number,
+  rows: { plan: AxisPlan; merged: MergedAxis },
+  cols: { plan: AxisPlan; merged: MergedAxis },
+): { values: Float32Array; shape: [number, number, number, number] } {
+  const [kh, kw, channels, multiplier] = shape;
+  const phasesW = cols.plan.phases.length;
+  const phases = rows.plan.phases.length * phasesW;
+  const spanH = rows.merged.span;
+  const spanW = cols.merged.span;
+  const out = new Float32Array(spanH * spanW * channels * phases);
+  const rowAt = tapPlacement(rows.plan, rows.merged, kh);
+  const colAt = tapPlacement(cols.plan, cols.merged, kw);
+  for (let ty = 0; ty < kh; ty++) {
+    const r = rowAt[ty];
+    if (!r) continue;
+    for (let tx = 0; tx < kw; tx++) {
+      const c = colAt[tx];
+      if (!c) continue;
+      const phase = r.phase * phasesW + c.phase;
+      const dstTap = (r.index * spanW + c.index) * channels;
+      const srcTap = (ty * kw + tx) * channels;
+      for (let ch = 0; ch < channels; ch++) {
+        out[(dstTap + ch) * phases + phase] = values[(srcTap + ch) * multiplier + column];
+      }
+    }
+  }
+  return { values: out, shape: [spanH, spanW, channels, phases] };
+}
+
 /** Padding of x for the filter-gradient convolution along one axis. */
 export interface FilterGradAxisPlan {
   padBefore: number;
@@ -153,88 +278,26 @@ function cropSpatial(t: tf.Tensor4D, top: number, height: number, left: number, 
   return out;
 }
 
-/** Select filter taps along axes 0 and 1 (no-op when the taps are 0..k-1 in order). */
-function selectTaps(filter: tf.Tensor4D, rowTaps: number[], colTaps: number[]): tf.Tensor4D {
-  const identity = (taps: number[], size: number) => taps.length === size && taps.every((t, i) => t === i);
-  let out = filter;
-  if (!identity(rowTaps, filter.shape[0])) out = tf.gather(out, tf.tensor1d(rowTaps, 'int32'), 0);
-  if (!identity(colTaps, filter.shape[1])) out = tf.gather(out, tf.tensor1d(colTaps, 'int32'), 1);
-  return out;
+/**
+ * [N, M, M', phasesH·phasesW·C] with channels ordered (a, b, c) → [N, M·phasesH, M'·phasesW, C],
+ * row i = phasesH·m + a. depthToSpace when the phases are square (the usual case).
+ */
+function interleavePhases(t: tf.Tensor4D, phasesH: number, phasesW: number): tf.Tensor4D {
+  if (phasesH === 1 && phasesW === 1) return t;
+  if (phasesH === phasesW) return tf.depthToSpace(t, phasesH);
+  const [n, m, m2, channels] = t.shape;
+  const c = channels / (phasesH * phasesW);
+  const split = tf.reshape(t, [n, m, m2, phasesH, phasesW, c]);
+  return tf.reshape(tf.transpose(split, [0, 1, 3, 2, 4, 5]), [n, m * phasesH, m2 * phasesW, c]);
 }
 
-/**
- * Rearranged filters (rotated, in/out-swapped, one per stride phase), cached per
- * source filter. Backbone weights are constant while gradient maps are computed
- * image after image, and the rearrangement costs tens of ms for a 512×512 3×3
- * filter on wasm. The values are kept as plain arrays in a WeakMap keyed by the
- * source's dataId (immutable in tfjs: a variable gets a new one on assign), so an
- * entry dies with its source and the cache never shows up in tf.memory().
- */
-export class DerivedFilterCache {
-  private readonly byDataId = new WeakMap<object, Map<string, { values: Float32Array; shape: number[] }>>();
-
-  /** The derived filter of `source` under `key`; a new tensor the caller owns (or disposes via tidy). */
-  get<T extends tf.Tensor>(source: tf.Tensor, key: string, make: () => T): T {
-    const dataId = source.dataId as object;
-    let byKey = this.byDataId.get(dataId);
-    const hit = byKey?.get(key);
-    if (hit) return tf.tensor(hit.values, hit.shape, 'float32') as T;
-    const made = make();
-    if (!byKey) this.byDataId.set(dataId, (byKey = new Map()));
-    byKey.set(key, { values: made.dataSync() as Float32Array, shape: made.shape.slice() });
-    return made;
-  }
-}
-
-/** The cache the registered kernels use (exported for tests and memory checks). */
-export const derivedFilters = new DerivedFilterCache();
-
-/**
- * Input gradient of a (depthwise) convolution, as stride-1 correlations of dy.
- * `phaseFilter(rowTaps, colTaps)` gives the filter of one phase and
- * `correlate(dy, filter, pads, dilations)` is conv2d (filter [kh, kw, C_out, C_in])
- * or depthwiseConv2d (filter [kh, kw, C, 1]).
- */
-function backpropInputByPhases(
-  dy: tf.Tensor4D,
-  phaseFilter: (rowTaps: number[], colTaps: number[]) => tf.Tensor4D,
-  inShape: [number, number, number, number],
-  rowPlan: AxisPlan,
-  colPlan: AxisPlan,
-  correlate: (dy: tf.Tensor4D, filter: tf.Tensor4D, pad: ExplicitPadding, dilations: Pair) => tf.Tensor4D,
-): tf.Tensor4D {
-  const [batch, inHeight, inWidth, inChannels] = inShape;
-  const rows = rowPlan.rowsPerPhase;
-  const cols = colPlan.rowsPerPhase;
-  const phaseOutputs: tf.Tensor4D[] = [];
-  for (const rowPass of rowPlan.phases) {
-    for (const colPass of colPlan.phases) {
-      if (!rowPass || !colPass) {
-        phaseOutputs.push(tf.zeros([batch, rows, cols, inChannels]));
-        continue;
-      }
-      const taps = phaseFilter(rowPass.taps, colPass.taps);
-      const pad: ExplicitPadding = [
-        [0, 0],
-        [rowPass.padBefore, rowPass.padAfter],
-        [colPass.padBefore, colPass.padAfter],
-        [0, 0],
-      ];
-      const full = correlate(dy, taps, pad, [rowPass.dilation, colPass.dilation]);
-      phaseOutputs.push(cropSpatial(full, rowPass.cropOffset, rows, colPass.cropOffset, cols));
-    }
-  }
-  const sRows = rowPlan.phases.length;
-  const sCols = colPlan.phases.length;
-  let dx: tf.Tensor4D;
-  if (phaseOutputs.length === 1) {
-    dx = phaseOutputs[0];
-  } else {
-    // [sRows, sCols, N, rows, cols, C] → [N, rows, sRows, cols, sCols, C]: row i = sRows*m + a.
-    const stacked = tf.reshape(tf.stack(phaseOutputs), [sRows, sCols, batch, rows, cols, inChannels]);
-    dx = tf.reshape(tf.transpose(stacked, [2, 3, 0, 4, 1, 5]), [batch, rows * sRows, cols * sCols, inChannels]);
-  }
-  return cropSpatial(dx, 0, inHeight, 0, inWidth);
+function mergedPadding(rows: MergedAxis, cols: MergedAxis): ExplicitPadding {
+  return [
+    [0, 0],
+    [rows.padBefore, rows.padAfter],
+    [cols.padBefore, cols.padAfter],
+    [0, 0],
+  ];
 }
 
 interface ConvGeometry {
@@ -293,23 +356,25 @@ interface ConvBackpropAttrs {
 }
 
 /** dx of conv2d: inputs {dy, filter [kh, kw, C_in, C_out]}, attrs.inputShape. */
-export function conv2dBackpropInput(dy4: tf.Tensor4D, filter: tf.Tensor4D, attrs: ConvBackpropAttrs): tf.Tensor4D {
+export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: ConvBackpropAttrs): tf.Tensor4D {
   requireChannelsLast('Conv2DBackpropInput', attrs.dataFormat);
   const inShape = attrs.inputShape!;
+  const [batch, inHeight, inWidth] = inShape;
   const g = convGeometry(inShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
   const [kh, kw] = filter.shape;
-  const rowPlan = backpropInputAxisPlan(inShape[1], g.outHeight, kh, g.strides[0], 1, g.padTop);
-  const colPlan = backpropInputAxisPlan(inShape[2], g.outWidth, kw, g.strides[1], 1, g.padLeft);
-  // [kh, kw, C_in, C_out] → taps of [kh, kw, C_out, C_in]: correlate dy (C_out channels) back to C_in.
-  const phaseFilter = (rowTaps: number[], colTaps: number[]) =>
-    derivedFilters.get(filter, `conv:${rowTaps}/${colTaps}`, () =>
-      tf.tidy(() => selectTaps(tf.transpose(filter, [0, 1, 3, 2]) as tf.Tensor4D, rowTaps, colTaps)),
-    );
-  return tf.tidy(() =>
-    backpropInputByPhases(dy4, phaseFilter, inShape, rowPlan, colPlan, (d, w, pad, dil) =>
-      tf.conv2d(d, w, 1, pad, 'NHWC', dil),
-    ),
-  );
+  const rowPlan = backpropInputAxisPlan(inHeight, g.outHeight, kh, g.strides[0], 1, g.padTop);
+  const colPlan = backpropInputAxisPlan(inWidth, g.outWidth, kw, g.strides[1], 1, g.padLeft);
+  const rows = { plan: rowPlan, merged: mergePhases(rowPlan, g.outHeight) };
+  const cols = { plan: colPlan, merged: mergePhases(colPlan, g.outWidth) };
+  // The filter is rearranged in JavaScript (a gather/reverse on wasm costs ~25 ns per value).
+  const merged = subPixelConvFilter(filter.dataSync(), filter.shape, rows, cols);
+  return tf.tidy(() => {
+    const w = tf.tensor4d(merged.values, merged.shape);
+    const phases = tf.conv2d(dy, w, 1, mergedPadding(rows.merged, cols.merged), 'NHWC', 1);
+    const kept = cropSpatial(phases, rows.merged.cropOffset, rowPlan.rowsPerPhase, cols.merged.cropOffset, colPlan.rowsPerPhase);
+    const dx = interleavePhases(kept, rowPlan.phases.length, colPlan.phases.length);
+    return tf.reshape(cropSpatial(dx, 0, inHeight, 0, inWidth), [batch, inHeight, inWidth, inShape[3]]) as tf.Tensor4D;
+  });
 }
 
 /** dW of conv2d: inputs {x, dy}, attrs.filterShape. */
@@ -339,29 +404,41 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: Con
 /** dx of depthwiseConv2d: filter [kh, kw, C, multiplier], dy [N, Ho, Wo, C*multiplier]. */
 export function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: ConvBackpropAttrs): tf.Tensor4D {
   const inShape = attrs.inputShape!;
+  const [batch, inHeight, inWidth, channels] = inShape;
   const g = convGeometry(inShape, filter.shape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
-  const [kh, kw, channels, multiplier] = filter.shape;
-  const rowPlan = backpropInputAxisPlan(inShape[1], g.outHeight, kh, g.strides[0], g.dilations[0], g.padTop);
-  const colPlan = backpropInputAxisPlan(inShape[2], g.outWidth, kw, g.strides[1], g.dilations[1], g.padLeft);
-  const correlate = (d: tf.Tensor4D, w: tf.Tensor4D, pad: ExplicitPadding, dil: Pair) =>
-    tf.depthwiseConv2d(d, w, 1, pad, 'NHWC', dil);
-  // Filter column j of [kh, kw, C, multiplier], as a [kh, kw, C, 1] depthwise filter.
-  const phaseFilter = (j: number) => (rowTaps: number[], colTaps: number[]) =>
-    derivedFilters.get(filter, `depthwise:${j}:${rowTaps}/${colTaps}`, () =>
-      tf.tidy(() => {
-        const column = multiplier === 1 ? filter : (tf.slice(filter, [0, 0, 0, j], [kh, kw, channels, 1]) as tf.Tensor4D);
-        return selectTaps(column, rowTaps, colTaps);
-      }),
-    );
+  const [kh, kw, , multiplier] = filter.shape;
+  const rowPlan = backpropInputAxisPlan(inHeight, g.outHeight, kh, g.strides[0], g.dilations[0], g.padTop);
+  const colPlan = backpropInputAxisPlan(inWidth, g.outWidth, kw, g.strides[1], g.dilations[1], g.padLeft);
+  const rows = { plan: rowPlan, merged: mergePhases(rowPlan, g.outHeight) };
+  const cols = { plan: colPlan, merged: mergePhases(colPlan, g.outWidth) };
+  const phasesH = rowPlan.phases.length;
+  const phasesW = colPlan.phases.length;
+  const phases = phasesH * phasesW;
+  const values = filter.dataSync();
+  const pad = mergedPadding(rows.merged, cols.merged);
+  const dilations: Pair = [rows.merged.dilation, cols.merged.dilation];
   return tf.tidy(() => {
-    if (multiplier === 1) return backpropInputByPhases(dy, phaseFilter(0), inShape, rowPlan, colPlan, correlate);
-    // Output channel c*m + j comes from input channel c and filter column j: one pass per j.
     const [n, ho, wo] = dy.shape;
-    const perMultiplier = tf.unstack(tf.transpose(tf.reshape(dy, [n, ho, wo, channels, multiplier]), [4, 0, 1, 2, 3]));
-    const parts = perMultiplier.map((d, j) =>
-      backpropInputByPhases(d as tf.Tensor4D, phaseFilter(j), inShape, rowPlan, colPlan, correlate),
-    );
-    return tf.addN(parts) as tf.Tensor4D;
+    // Output channel c*m + j comes from input channel c and filter column j: one pass per j.
+    const perColumn =
+      multiplier === 1
+        ? [dy]
+        : (tf.unstack(tf.transpose(tf.reshape(dy, [n, ho, wo, channels, multiplier]), [4, 0, 1, 2, 3])) as tf.Tensor4D[]);
+    const parts = perColumn.map((d, j) => {
+      const merged = subPixelDepthwiseFilter(values, filter.shape, j, rows, cols);
+      const w = tf.tensor4d(merged.values, merged.shape);
+      const out = tf.depthwiseConv2d(d, w, 1, pad, 'NHWC', dilations); // channels (c, phase)
+      let kept = cropSpatial(out, rows.merged.cropOffset, rowPlan.rowsPerPhase, cols.merged.cropOffset, colPlan.rowsPerPhase);
+      if (phases > 1) {
+        // (c, phase) → (phase, c), the order depthToSpace expects.
+        const [, m, m2] = kept.shape;
+        const swapped = tf.transpose(tf.reshape(kept, [n * m * m2, channels, phases]), [0, 2, 1]);
+        kept = tf.reshape(swapped, [n, m, m2, phases * channels]);
+      }
+      return cropSpatial(interleavePhases(kept, phasesH, phasesW), 0, inHeight, 0, inWidth);
+    });
+    const dx = parts.length === 1 ? parts[0] : (tf.addN(parts) as tf.Tensor4D);
+    return tf.reshape(dx, [batch, inHeight, inWidth, channels]) as tf.Tensor4D;
   });
 }
 
@@ -426,6 +503,80 @@ export const WASM_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   kernel('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter, ['x', 'dy']),
 ];
 
+// ---------------------------------------------------------------------------
+// Reductions and broadcasts that training leans on
+// ---------------------------------------------------------------------------
+
+/**
+ * Fast paths in front of stock wasm kernels; anything else goes to the stock
+ * kernel. Per-channel statistics and bias/BN gradients reduce [N, H, W, C] over
+ * N, H, W: the stock Sum/Mean transpose first (~130 ms for 8×256×256×64),
+ * average pooling over the plane does it in one pass (~12 ms, and it rounds less). tfjs's batch-norm gradient
+ * tiles a [1, 1, 1, C] tensor to the full shape: the stock Tile copies one
+ * element at a time (~1.4 s at that size), a broadcasting add takes ~40 ms.
+ */
+type StockKernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Reducing over every axis but the last (per-channel statistics) of a large float32 tensor. */
+function isLeadingAxesReduction(x: tf.Tensor, axes: number[]): boolean {
+  const rank = x.rank;
+  const sorted = axes.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+  const leading = sorted.length === rank - 1 && sorted.every((a, i) => a === i);
+  return leading && rank >= 2 && x.dtype === 'float32' && x.size >= 1 << 16;
+}
+
+function reduceOutShape(shape: number[], axes: number[], keepDims: boolean): number[] {
+  const rank = shape.length;
+  const reduced = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+  return keepDims ? shape.map((d, i) => (reduced.has(i) ? 1 : d)) : shape.filter((_, i) => !reduced.has(i));
+}
+
+function reductionKernel(kind: 'Sum' | 'Mean', stock: StockKernel): tf.KernelFunc {
+  const run = (args: KernelArgs) => {
+    const x = asTensor<tf.Tensor>(args.inputs.x!);
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = Array.isArray(axis) ? axis : [axis];
+    if (!isLeadingAxesReduction(x, axes)) return stock(args);
+    return tf.tidy(() => {
+      const channels = x.shape[x.rank - 1];
+      const rows = x.size / channels;
+      // Average pooling over the whole plane: one pass, no transpose, no packed copy
+      // of x (a ones-vector matMul would keep one alive as long as x lives).
+      const planes = x.rank === 4 ? x.shape[0] : 1;
+      const [h, w]: [number, number] = x.rank === 4 ? [x.shape[1]!, x.shape[2]!] : [rows, 1];
+      const pooled = tf.avgPool(tf.reshape(x, [planes, h, w, channels]) as tf.Tensor4D, [h, w], 1, 'valid');
+      const perPlane = tf.reshape(pooled, [planes, channels]);
+      const mean = planes === 1 ? perPlane : tf.mean(perPlane, 0);
+      const value = kind === 'Sum' ? tf.mul(mean, rows) : mean;
+      return tf.reshape(value, reduceOutShape(x.shape, axes, keepDims));
+    });
+  };
+  return run as unknown as tf.KernelFunc;
+}
+
+function tileKernel(stock: StockKernel): tf.KernelFunc {
+  const run = (args: KernelArgs) => {
+    const x = asTensor<tf.Tensor>(args.inputs.x!);
+    const { reps } = args.attrs as unknown as { reps: number[] };
+    // A pure broadcast: every repeated axis has size 1 in x.
+    const broadcast = x.dtype === 'float32' && reps.every((r, i) => r === 1 || x.shape[i] === 1);
+    if (!broadcast) return stock(args);
+    const outShape = x.shape.map((d, i) => d * reps[i]);
+    return tf.tidy(() => tf.add(x, tf.zeros(outShape)));
+  };
+  return run as unknown as tf.KernelFunc;
+}
+
+/** Wrap a stock kernel, keeping its setupFunc (it binds the wasm function the stock path calls). */
+function wrapStock(
+  kernelName: string,
+  wrap: (stock: StockKernel) => tf.KernelFunc,
+): tf.KernelConfig | null {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  if (!stock) return null;
+  return { ...stock, kernelFunc: wrap(stock.kernelFunc as unknown as StockKernel) };
+}
+
 let registered = false;
 
 /**
@@ -435,7 +586,12 @@ let registered = false;
 export async function registerWasmKernels(): Promise<void> {
   if (registered) return;
   await import('@tensorflow/tfjs-backend-wasm');
-  for (const config of WASM_KERNEL_CONFIGS) {
+  const wrapped = [
+    wrapStock('Sum', (stock) => reductionKernel('Sum', stock)),
+    wrapStock('Mean', (stock) => reductionKernel('Mean', stock)),
+    wrapStock('Tile', tileKernel),
+  ].filter((c): c is tf.KernelConfig => c !== null);
+  for (const config of [...WASM_KERNEL_CONFIGS, ...wrapped]) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import workerThreads from 'node:worker_threads';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../util/atomic.ts';
@@ -17,6 +18,9 @@ import { writeFileAtomicSync } from '../util/atomic.ts';
  * - the main script is passed to workers by path, so they can `importScripts` it;
  * - the core count the C++ code reads is reported as twice the wanted threads
  *   while the module starts (it halves it to skip hyper-threads);
+ * - workers start without the parent's node flags (`--input-type`, `--eval` or a
+ *   loader would break or slow their plain-JS start-up);
+ * - the pool's workers are unreferenced, so the process can exit;
  * then registers it as the 'wasm' backend in place of the stock loader.
  *
  * MULTICUE_WASM_THREADS=N picks the thread count; 1 keeps the stock single-threaded build.
@@ -24,10 +28,14 @@ import { writeFileAtomicSync } from '../util/atomic.ts';
 
 const require = createRequire(import.meta.url);
 
+interface NodeWorker {
+  unref(): void;
+}
+
 interface EmscriptenModule {
   cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: number[]) => number;
   tfjs?: Record<string, unknown>;
-  PThread?: { terminateAllThreads(): void };
+  PThread?: { runningWorkers: NodeWorker[]; unusedWorkers: NodeWorker[] };
 }
 
 interface WasmPackage {
@@ -70,7 +78,7 @@ export async function installThreadedWasm(threads: number, warn: (m: string) => 
     const factory = require(mainScript) as (config: object) => Promise<EmscriptenModule>;
     const workerScript = writeWorkerScript(outDir);
 
-    const module = await withReportedCores(2 * threads, () =>
+    const module = await withNodeShims(2 * threads, () =>
       factory({
         locateFile: (path: string, prefix: string) =>
           path.endsWith('.worker.js') ? workerScript : path.endsWith('.wasm') ? wasmBinary : prefix + path,
@@ -88,7 +96,19 @@ export async function installThreadedWasm(threads: number, warn: (m: string) => 
     };
     wasmPackage.setThreadsCount(threads);
     if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
-    tf.registerBackend('wasm', () => new wasmPackage.BackendWasm(module), 2);
+    tf.registerBackend(
+      'wasm',
+      () => {
+        const backend = new wasmPackage.BackendWasm(module); // starts the XNNPACK thread pool
+        // Emscripten keeps running pthread workers referenced, so the process would
+        // never exit; the pool's threads only ever wait for work from this thread.
+        for (const worker of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) {
+          worker.unref();
+        }
+        return backend;
+      },
+      2,
+    );
     installedThreads = threads;
     return true;
   } catch (err) {
@@ -113,14 +133,26 @@ function writeWorkerScript(outDir: string): string {
   return path;
 }
 
-/** Run `start` while os.cpus() reports `count` cores (the module reads it once, at start-up). */
-async function withReportedCores<T>(count: number, start: () => Promise<T>): Promise<T> {
+/**
+ * Run `start` while os.cpus() reports `count` cores (the module reads it once, at
+ * start-up) and worker_threads.Worker starts workers without the parent's node
+ * flags (the module keeps that constructor for every worker it makes later).
+ */
+async function withNodeShims<T>(count: number, start: () => Promise<T>): Promise<T> {
   const realCpus = os.cpus;
+  const RealWorker = workerThreads.Worker;
   const first = realCpus()[0];
+  class PlainWorker extends RealWorker {
+    constructor(file: string | URL, options: workerThreads.WorkerOptions = {}) {
+      super(file, { execArgv: [], ...options });
+    }
+  }
   os.cpus = () => Array.from({ length: count }, () => first);
+  (workerThreads as { Worker: typeof RealWorker }).Worker = PlainWorker;
   try {
     return await start();
   } finally {
     os.cpus = realCpus;
+    (workerThreads as { Worker: typeof RealWorker }).Worker = RealWorker;
   }
 }

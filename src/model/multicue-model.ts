@@ -83,7 +83,12 @@ export function createMultiCueModel(spec: ModelSpec, rng: Rng): MultiCueModel {
   addUncertaintyHeadParameters(params, spec.backbone.tapChannels[2], rng.fork('uncertainty'));
   addSegmentationHeadParameters(
     params,
-    { inputChannels: channels, width: spec.segmentationChannels, upsampleBlocks: upsampleBlocks(spec) },
+    {
+      inputChannels: channels,
+      width: spec.segmentationChannels,
+      upsampleBlocks: upsampleBlocks(spec),
+      projection: spec.segmentationProjection ?? 0,
+    },
     rng.fork('segmentation'),
   );
   return new MultiCueModel(spec, params);

@@ -20,6 +20,10 @@ export class ParameterSet {
     return variable;
   }
 
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
   get(name: string): tf.Variable {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`no parameter named ${name}`);

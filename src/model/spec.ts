@@ -22,6 +22,8 @@ export interface ModelSpec {
   segmentationHead: 'full' | 'lite';
   liteUpsampleBlocks: number;
   segmentationChannels: number;
+  /** 1×1 projection width before the segmentation decoder (0: none). Absent in older saved models: 0. */
+  segmentationProjection?: number;
 }
 
 export function backboneIdentity(backbone: Backbone): BackboneIdentity {
@@ -41,6 +43,7 @@ export function modelSpec(backbone: BackboneIdentity, imageSize: number, config:
     segmentationHead: config.segmentationHead,
     liteUpsampleBlocks: config.liteUpsampleBlocks,
     segmentationChannels: config.segmentationChannels,
+    segmentationProjection: config.segmentationProjection,
   };
 }
 

@@ -50,10 +50,50 @@ export function pointwise(x: tf.Tensor4D, weight: tf.Tensor2D, bias: tf.Tensor1D
   return tf.tidy(() => {
     const [n, h, w, c] = x.shape;
     const flat = tf.reshape(x, [n * h * w, c]) as tf.Tensor2D;
-    const out = tf.add(tf.matMul(flat, weight), bias);
+    const out = pointwiseMatMul(flat, weight, bias);
     return tf.reshape(out, [n, h, w, weight.shape[1]]) as tf.Tensor4D;
   });
 }
+
+/**
+ * flat·W + b with gradients that avoid tfjs-wasm's transposed matMuls, which
+ * are ~20× slower than plain ones: dW = (dyᵀ·flat)ᵀ transposes only the small
+ * dy and the small result, never the [pixels × channels] features.
+ */
+/** Rows of the features per matMul in the weight gradient (bounds XNNPACK's packed copy to ~32 MB). */
+const WEIGHT_GRAD_ROWS = 4096;
+
+/**
+ * dyᵀ·x [O, C] summed over row chunks: XNNPACK packs the right-hand operand,
+ * and packing all of x (e.g. 32768 × 2048 floats) can exhaust the 4 GB wasm
+ * heap, where tfjs-wasm then only warns and leaves the output unwritten.
+ */
+function weightGradient(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = x.shape[0];
+    const dyT = tf.transpose(dy) as tf.Tensor2D;
+    if (rows <= WEIGHT_GRAD_ROWS) return tf.matMul(dyT, x) as tf.Tensor2D;
+    let total: tf.Tensor2D | null = null;
+    for (let start = 0; start < rows; start += WEIGHT_GRAD_ROWS) {
+      const size = Math.min(WEIGHT_GRAD_ROWS, rows - start);
+      const part = tf.matMul(tf.slice(dyT, [0, start], [-1, size]), tf.slice(x, [start, 0], [size, -1]));
+      total = total ? (tf.add(total, part) as tf.Tensor2D) : (part as tf.Tensor2D);
+    }
+    return total!;
+  });
+}
+
+const pointwiseMatMul = tf.customGrad(((flat: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  // Saved tensors outlive the caller's tidy until the gradient is taken.
+  save([flat, weight]);
+  const value = tf.add(tf.matMul(flat, weight), bias) as tf.Tensor2D;
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const [x, w] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const dy2 = dy as tf.Tensor2D;
+    return [tf.matMul(dy2, tf.transpose(w)), tf.transpose(weightGradient(x, dy2)), tf.sum(dy2, 0)];
+  };
+  return { value, gradFunc };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (flat: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D) => tf.Tensor2D;
 
 /** Largest im2col block (floats) built at once for the filter gradient; bigger batches are chunked. */
 const IM2COL_BLOCK = 1 << 25;

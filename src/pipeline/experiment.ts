@@ -51,6 +51,10 @@ export const ExperimentSchema = z.strictObject({
    * always reported beside it.
    */
   mainMap: z.enum(['grad', 'seg', 'product']).default('product'),
+  /** PatchCore settings (e.g. { coresetRatio: 0.01 }); validated by the baseline itself. */
+  patchcore: z.record(z.string(), z.unknown()).default({}),
+  /** PaDiM settings; validated by the baseline itself. */
+  padim: z.record(z.string(), z.unknown()).default({}),
 });
 export type Experiment = z.infer<typeof ExperimentSchema>;
 export type ExperimentInput = z.input<typeof ExperimentSchema>;

@@ -1,5 +1,7 @@
 import { Padim } from '../baselines/padim/padim.ts';
 import { PatchCore } from '../baselines/patchcore/patchcore.ts';
+import type { PatchCoreOptions } from '../baselines/patchcore/config.ts';
+import type { PadimOptions } from '../baselines/padim/config.ts';
 import { tapsFromCache, type UnsupervisedBaseline } from '../baselines/types.ts';
 import { evaluateImages, productMap, type EvaluatedImage, type Evaluation, type MapKind } from '../evaluation/evaluate.ts';
 import { localize } from '../localization/localize.ts';
@@ -156,7 +158,9 @@ async function gradientMapsFor(
 
 function createBaseline(experiment: Experiment): UnsupervisedBaseline {
   const seed = experiment.protocol.seed;
-  return experiment.method === 'patchcore' ? new PatchCore({ seed }) : new Padim({ seed });
+  return experiment.method === 'patchcore'
+    ? new PatchCore({ seed, ...(experiment.patchcore as PatchCoreOptions) })
+    : new Padim({ seed, ...(experiment.padim as PadimOptions) });
 }
 
 async function runBaseline(experiment: Experiment, prepared: Prepared, opts: RunCellOptions): Promise<CellResult> {

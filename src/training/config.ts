@@ -21,6 +21,11 @@ export const ModelConfigSchema = z
     liteUpsampleBlocks: z.number().int().min(0).default(1),
     /** Width of the segmentation decoder (METHOD: 64). */
     segmentationChannels: positiveInt.default(64),
+    /**
+     * 1×1 projection of the features to this many channels before the decoder
+     * (0: none, METHOD's head). A CPU speed switch: see segmentation-head.ts.
+     */
+    segmentationProjection: z.number().int().min(0).default(0),
     /** Train only the heads over a frozen encoder (default on CPU, ours). Fine-tuning is not implemented yet. */
     freezeEncoder: z.literal(true).default(true),
   })

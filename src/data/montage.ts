@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { blit, canvasToPng, drawOutline, type Rgb } from '../plots/compose.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { GrayImage } from './image.ts';
 import { resizeRgbBilinear } from './pseudo-anomaly.ts';
@@ -9,8 +9,6 @@ import type { Mask, RgbImage } from './types.ts';
  * Pixels are composed in JS; labels are SVG text rendered by sharp (fixed
  * font and encoder settings: the same inputs give the same bytes).
  */
-
-type Rgb = [number, number, number];
 
 export interface MontageTile {
   image: RgbImage | Mask | GrayImage;
@@ -71,21 +69,7 @@ export async function montagePng(rows: (MontageTile | null)[][], opts: MontageOp
     });
   });
 
-  let raw: Buffer | Uint8Array = canvas;
-  let channels: 3 | 4 = 3;
-  if (texts.length > 0) {
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${texts.join('')}</svg>`;
-    const composed = await sharp(canvas, { raw: { width, height, channels: 3 } })
-      .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    raw = composed.data;
-    channels = composed.info.channels as 3 | 4;
-  }
-  return sharp(raw, { raw: { width, height, channels } })
-    .removeAlpha()
-    .png({ compressionLevel: 9, adaptiveFiltering: false, palette: false })
-    .toBuffer();
+  return canvasToPng(canvas, width, height, texts);
 }
 
 export async function writeMontage(path: string, rows: (MontageTile | null)[][], opts: MontageOptions = {}): Promise<void> {
@@ -103,34 +87,6 @@ function toRgb(image: RgbImage | Mask | GrayImage): RgbImage {
     out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = v;
   }
   return { width: image.width, height: image.height, data: out };
-}
-
-function blit(canvas: Uint8Array, canvasWidth: number, image: RgbImage, x0: number, y0: number): void {
-  for (let y = 0; y < image.height; y++) {
-    for (let x = 0; x < image.width; x++) {
-      for (let c = 0; c < 3; c++) {
-        const v = image.data[(y * image.width + x) * 3 + c];
-        canvas[((y0 + y) * canvasWidth + x0 + x) * 3 + c] = Math.round(Math.min(1, Math.max(0, v)) * 255);
-      }
-    }
-  }
-}
-
-/** Outline of a mask at tile resolution (nearest sampling): set pixels with an unset 4-neighbour. */
-function drawOutline(canvas: Uint8Array, canvasWidth: number, mask: Mask, tile: number, x0: number, y0: number, colour: Rgb): void {
-  const at = (x: number, y: number): number => {
-    if (x < 0 || y < 0 || x >= tile || y >= tile) return 0;
-    const mx = Math.min(mask.width - 1, Math.floor(((x + 0.5) * mask.width) / tile));
-    const my = Math.min(mask.height - 1, Math.floor(((y + 0.5) * mask.height) / tile));
-    return mask.data[my * mask.width + mx];
-  };
-  for (let y = 0; y < tile; y++) {
-    for (let x = 0; x < tile; x++) {
-      if (!at(x, y)) continue;
-      if (at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1)) continue;
-      for (let c = 0; c < 3; c++) canvas[((y0 + y) * canvasWidth + x0 + x) * 3 + c] = Math.round(colour[c] * 255);
-    }
-  }
 }
 
 function svgText(x: number, y: number, text: string, size: number, anchor: 'start' | 'middle' | 'end', bold: boolean): string {

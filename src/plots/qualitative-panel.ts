@@ -5,11 +5,11 @@
  * colour scale under the map columns. Pixels are composed in JS, text is SVG
  * rendered by sharp (fixed settings: the same inputs give the same bytes).
  */
-import sharp from 'sharp';
 import { resizeRgbBilinear } from '../data/pseudo-anomaly.ts';
 import type { Mask, RgbImage } from '../data/types.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { colormapLut, type ColormapName } from './colormap.ts';
+import { blit, canvasToPng, drawOutline, type Rgb } from './compose.ts';
 import { binarizeMap, colorizeMap, DEFAULT_COLORMAP, heatmapOverlay, mapAtSize, type MapInput } from './heatmap.ts';
 
 export interface QualitativeRow {
@@ -41,7 +41,6 @@ export interface QualitativePanelOptions {
   fontSize?: number;
 }
 
-type Rgb = [number, number, number];
 const OUTLINE: Rgb = [1, 0.1, 0.1];
 
 /** Rows of (input, ground truth, overlay, binarised map, segmentation) → PNG bytes. */
@@ -135,15 +134,7 @@ export async function qualitativePanel(rows: QualitativeRow[], opts: Qualitative
     texts.push(svgText(x0 + tile, labelY, '1', font * 0.85, 'end', false));
   }
 
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${texts.join('')}</svg>`;
-  const composed = await sharp(canvas, { raw: { width, height, channels: 3 } })
-    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return sharp(composed.data, { raw: { width, height, channels: composed.info.channels as 3 | 4 } })
-    .removeAlpha()
-    .png({ compressionLevel: 9, adaptiveFiltering: false, palette: false })
-    .toBuffer();
+  return canvasToPng(canvas, width, height, texts);
 }
 
 export async function writeQualitativePanel(path: string, rows: QualitativeRow[], opts: QualitativePanelOptions = {}): Promise<void> {
@@ -170,33 +161,6 @@ function resizeMaskNearest(mask: Mask, side: number): Mask {
     }
   }
   return { width: side, height: side, data };
-}
-
-function blit(canvas: Uint8Array, canvasWidth: number, image: RgbImage, x0: number, y0: number): void {
-  for (let y = 0; y < image.height; y++) {
-    for (let x = 0; x < image.width; x++) {
-      for (let c = 0; c < 3; c++) {
-        const v = image.data[(y * image.width + x) * 3 + c];
-        canvas[((y0 + y) * canvasWidth + x0 + x) * 3 + c] = Math.round(Math.min(1, Math.max(0, v)) * 255);
-      }
-    }
-  }
-}
-
-/** The mask's outline at tile resolution: set pixels with an unset 4-neighbour. */
-function drawOutline(canvas: Uint8Array, canvasWidth: number, mask: Mask, tile: number, x0: number, y0: number, colour: Rgb): void {
-  const at = (x: number, y: number): number => {
-    if (x < 0 || y < 0 || x >= tile || y >= tile) return 0;
-    const mx = Math.min(mask.width - 1, Math.floor(((x + 0.5) * mask.width) / tile));
-    const my = Math.min(mask.height - 1, Math.floor(((y + 0.5) * mask.height) / tile));
-    return mask.data[my * mask.width + mx];
-  };
-  for (let y = 0; y < tile; y++) {
-    for (let x = 0; x < tile; x++) {
-      if (!at(x, y) || (at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1))) continue;
-      for (let c = 0; c < 3; c++) canvas[((y0 + y) * canvasWidth + x0 + x) * 3 + c] = Math.round(colour[c] * 255);
-    }
-  }
 }
 
 /** Greedy word wrap; a word longer than a line keeps its own line. */

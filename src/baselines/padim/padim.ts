@@ -1,7 +1,7 @@
 import { InputError } from '../../util/errors.ts';
 import { Rng } from '../../util/rng.ts';
 import { mahalanobisSquared } from '../mahalanobis.ts';
-import { defaultMapSize, patchScoresToMap } from '../patchcore/anomaly-map.ts';
+import { FittedBaseline, patchScorePrediction, tapShapesOf, type TapShapes } from '../baseline-state.ts';
 import {
   checkTapShapes,
   loadBaselineState,
@@ -29,8 +29,6 @@ import { PatchGaussianAccumulator } from './gaussian-fit.ts';
  * Memory: patches·d² floats (32×32 cells at d = 100: 40 MB).
  */
 
-type TapShapes = [number, number, number][];
-
 interface State {
   channels: Int32Array;
   mean: Float32Array;
@@ -39,17 +37,13 @@ interface State {
   report: FitReport;
 }
 
-export class Padim implements UnsupervisedBaseline {
+export class Padim extends FittedBaseline<State> implements UnsupervisedBaseline {
   readonly method = 'padim' as const;
   readonly config: PadimConfig;
-  private state: State | null = null;
 
   constructor(options: PadimOptions = {}) {
+    super('PaDiM: call fit() (or Padim.load()) before predict/save');
     this.config = parsePadimConfig(options);
-  }
-
-  get fitted(): boolean {
-    return this.state !== null;
   }
 
   /** The selected channel indices into the concatenated stride-8/16/32 features. */
@@ -64,7 +58,7 @@ export class Padim implements UnsupervisedBaseline {
     for await (const input of train) {
       const taps = toImageTaps(input);
       if (!tapShapes || !channels || !accumulator) {
-        tapShapes = taps.map((t) => [t.height, t.width, t.channels] as [number, number, number]);
+        tapShapes = tapShapesOf(taps);
         const total = taps[0].channels + taps[1].channels + taps[2].channels;
         channels = selectChannels(total, this.config.featureDim, new Rng(this.config.seed).fork('channels'));
         accumulator = new PatchGaussianAccumulator(taps[0].height * taps[0].width, channels.length);
@@ -95,12 +89,11 @@ export class Padim implements UnsupervisedBaseline {
       const x = embedding.data.subarray(p * d, (p + 1) * d);
       patchScores[p] = Math.sqrt(mahalanobisSquared(choleskyFactors, x, mean, d, p * d * d, p * d));
     }
-    const grid = { height: taps[0].height, width: taps[0].width };
-    const mapSize = opts.mapSize ?? defaultMapSize(grid);
-    const map = patchScoresToMap(patchScores, grid, mapSize, this.config.sigma);
-    let imageScore = -Infinity;
-    for (let i = 0; i < map.length; i++) if (map[i] > imageScore) imageScore = map[i];
-    return { imageScore, map, mapHeight: mapSize.height, mapWidth: mapSize.width, patchScores, gridHeight: grid.height, gridWidth: grid.width };
+    return patchScorePrediction(patchScores, taps, opts, this.config.sigma, (map) => {
+      let imageScore = -Infinity;
+      for (let i = 0; i < map.length; i++) if (map[i] > imageScore) imageScore = map[i];
+      return imageScore;
+    });
   }
 
   async save(dir: string): Promise<void> {
@@ -130,11 +123,6 @@ export class Padim implements UnsupervisedBaseline {
   /** Nothing to free (no tensors are held); present so every baseline can be disposed alike. */
   dispose(): void {
     this.state = null;
-  }
-
-  private requireState(): State {
-    if (!this.state) throw new Error('PaDiM: call fit() (or Padim.load()) before predict/save');
-    return this.state;
   }
 }
 

@@ -2,6 +2,7 @@ import { InputError } from '../../util/errors.ts';
 import { Rng } from '../../util/rng.ts';
 import { progress } from '../../util/progress.ts';
 import { greedyCoreset, randomProjection } from '../coreset.ts';
+import { FittedBaseline, patchScorePrediction, tapShapesOf, type TapShapes } from '../baseline-state.ts';
 import { MemoryBank } from '../knn.ts';
 import {
   checkTapShapes,
@@ -15,7 +16,6 @@ import {
   type TapsInput,
   type UnsupervisedBaseline,
 } from '../types.ts';
-import { defaultMapSize, patchScoresToMap } from './anomaly-map.ts';
 import { parsePatchCoreConfig, type PatchCoreConfig, type PatchCoreOptions } from './config.ts';
 import { patchCoreFeatures } from './patch-features.ts';
 import { reweightedImageScore } from './reweight.ts';
@@ -32,25 +32,19 @@ import { reweightedImageScore } from './reweight.ts';
  * the patch scores upsampled to input size and Gaussian-smoothed.
  */
 
-type TapShapes = [number, number, number][];
-
 interface State {
   bank: MemoryBank;
   tapShapes: TapShapes;
   report: FitReport;
 }
 
-export class PatchCore implements UnsupervisedBaseline {
+export class PatchCore extends FittedBaseline<State> implements UnsupervisedBaseline {
   readonly method = 'patchcore' as const;
   readonly config: PatchCoreConfig;
-  private state: State | null = null;
 
   constructor(options: PatchCoreOptions = {}) {
+    super('PatchCore: call fit() (or PatchCore.load()) before predict/save');
     this.config = parsePatchCoreConfig(options);
-  }
-
-  get fitted(): boolean {
-    return this.state !== null;
   }
 
   /** The memory bank (rows = memory entries, full feature width). */
@@ -65,7 +59,7 @@ export class PatchCore implements UnsupervisedBaseline {
     let images = 0;
     for await (const input of train) {
       const taps = toImageTaps(input);
-      if (!tapShapes) tapShapes = taps.map((t) => [t.height, t.width, t.channels] as [number, number, number]);
+      if (!tapShapes) tapShapes = tapShapesOf(taps);
       else checkTapShapes(taps, tapShapes);
       const features = patchCoreFeatures(taps);
       cols = features.cols;
@@ -117,18 +111,7 @@ export class PatchCore implements UnsupervisedBaseline {
     let best = 0;
     for (let i = 1; i < patchScores.length; i++) if (patchScores[i] > patchScores[best]) best = i;
     const imageScore = this.reweight(features, best, nearest.indices[best], patchScores[best]);
-
-    const grid = { height: taps[0].height, width: taps[0].width };
-    const mapSize = opts.mapSize ?? defaultMapSize(grid);
-    return {
-      imageScore,
-      map: patchScoresToMap(patchScores, grid, mapSize, this.config.sigma),
-      mapHeight: mapSize.height,
-      mapWidth: mapSize.width,
-      patchScores,
-      gridHeight: grid.height,
-      gridWidth: grid.width,
-    };
+    return patchScorePrediction(patchScores, taps, opts, this.config.sigma, () => imageScore);
   }
 
   /** Image score from the max patch: distances from it to m* and m*'s nearest memory neighbours. */
@@ -183,11 +166,6 @@ export class PatchCore implements UnsupervisedBaseline {
   private setState(points: PointMatrix, tapShapes: TapShapes, report: FitReport): void {
     this.state?.bank.dispose();
     this.state = { bank: new MemoryBank(points), tapShapes, report };
-  }
-
-  private requireState(): State {
-    if (!this.state) throw new Error('PatchCore: call fit() (or PatchCore.load()) before predict/save');
-    return this.state;
   }
 }
 

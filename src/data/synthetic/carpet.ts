@@ -1,18 +1,15 @@
 import type { Rng } from '../../util/rng.ts';
 import type { RgbImage } from '../types.ts';
-import { type SyntheticCategory, drawDefectField, unknownDefect } from './category.ts';
+import { type SyntheticCategory, centre, defineCategory, drawDefectField } from './category.ts';
 import {
   type Field,
   type Rgb,
   blobField,
-  illuminate,
-  maskOf,
   newImage,
   noiseField,
   paint,
   paintDefect,
   pointInside,
-  sensorNoise,
   smoothPath,
   strokeField,
 } from './raster.ts';
@@ -26,15 +23,16 @@ import {
  */
 const DEFECTS = ['hole', 'stain', 'thread'] as const;
 
-export const carpet: SyntheticCategory = {
+export const carpet: SyntheticCategory = defineCategory({
   name: 'carpet',
   kind: 'texture',
   description: 'woven twill carpet; defects: hole, stain, foreign thread',
   defects: DEFECTS,
-  render(rng, size, defect) {
+  lighting: 0.08,
+  noise: 0.012,
+  draw(rng, size, defect) {
     const s = size / 256;
     const image = weave(rng, size);
-    let mask = null;
     if (defect !== null) {
       const fibre = noiseField(size, size, rng, size / 3, size / 3);
       let field: Field;
@@ -106,21 +104,12 @@ export const carpet: SyntheticCategory = {
           });
           break;
         }
-        default:
-          throw unknownDefect('carpet', defect, DEFECTS);
       }
-      mask = maskOf(field, size, size);
+      return { image, field };
     }
-    illuminate(image, rng, 0.08);
-    sensorNoise(image, rng, 0.012);
-    return { image, mask };
+    return { image, field: null };
   },
-};
-
-function centre(rng: Rng, size: number, margin: number): { cx: number; cy: number } {
-  const p = pointInside(rng, size, size, margin);
-  return { cx: p.x, cy: p.y };
-}
+});
 
 function weave(rng: Rng, size: number): RgbImage {
   const s = size / 256;

@@ -1,6 +1,6 @@
 import type { Rng } from '../../util/rng.ts';
 import type { Mask, RgbImage } from '../types.ts';
-import { type Field, maskArea, maskOf } from './raster.ts';
+import { type Field, illuminate, maskArea, maskOf, pointInside, sensorNoise } from './raster.ts';
 
 /** One generated picture: a defect image carries its exact pixel mask, a nominal one none. */
 export interface SyntheticSample {
@@ -47,4 +47,53 @@ export function drawDefectField(
 
 export function unknownDefect(category: string, defect: string, known: readonly string[]): Error {
   return new Error(`synthetic ${category}: unknown defect "${defect}" (known: ${known.join(', ')})`);
+}
+
+/** What a category draws itself: the picture, and for a defect image the defect's field. */
+export interface DrawnSample {
+  image: RgbImage;
+  field: Field | null;
+}
+
+/** A category as `defineCategory` takes it: its description, its picture, and its finish. */
+export interface CategorySpec<D extends string> {
+  readonly name: string;
+  readonly kind: 'texture' | 'object';
+  readonly description: string;
+  readonly defects: readonly D[];
+  /** Strength of the uneven lighting laid over the finished picture (`illuminate`). */
+  readonly lighting: number;
+  /** Sigma of the camera noise added last (`sensorNoise`). */
+  readonly noise: number;
+  /** The picture, nominal (defect null) or with the given (known) defect painted in. */
+  draw(rng: Rng, size: number, defect: D | null): DrawnSample;
+}
+
+/**
+ * The scaffolding every category shares: an unknown defect is refused, the
+ * category draws its picture (and defect field), then lighting and camera
+ * noise are laid over it in that order from the same `rng`, and the defect's
+ * field becomes the returned mask.
+ */
+export function defineCategory<D extends string>(spec: CategorySpec<D>): SyntheticCategory {
+  const known = (defect: string): defect is D => (spec.defects as readonly string[]).includes(defect);
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    description: spec.description,
+    defects: spec.defects,
+    render(rng, size, defect) {
+      if (defect !== null && !known(defect)) throw unknownDefect(spec.name, defect, spec.defects);
+      const { image, field } = spec.draw(rng, size, defect);
+      illuminate(image, rng, spec.lighting);
+      sensorNoise(image, rng, spec.noise);
+      return { image, mask: field ? maskOf(field, size, size) : null };
+    },
+  };
+}
+
+/** A random centre at least `margin` from the border, for a blob's `cx`/`cy`. */
+export function centre(rng: Rng, size: number, margin: number): { cx: number; cy: number } {
+  const p = pointInside(rng, size, size, margin);
+  return { cx: p.x, cy: p.y };
 }

@@ -1,18 +1,15 @@
-import { type SyntheticCategory, drawDefectField, unknownDefect } from './category.ts';
+import { type SyntheticCategory, defineCategory, drawDefectField } from './category.ts';
 import {
   type Field,
   type Rgb,
   blobField,
   edge,
-  illuminate,
   intersectFields,
   jaggedPath,
-  maskOf,
   newImage,
   noiseField,
   paint,
   paintDefect,
-  sensorNoise,
   strokeField,
 } from './raster.ts';
 
@@ -25,12 +22,14 @@ import {
  */
 const DEFECTS = ['crack', 'stain', 'missing_piece'] as const;
 
-export const pill: SyntheticCategory = {
+export const pill: SyntheticCategory = defineCategory({
   name: 'pill',
   kind: 'object',
   description: 'white scored tablet with red speckles on a black tray; defects: crack, stain, missing piece',
   defects: DEFECTS,
-  render(rng, size, defect) {
+  lighting: 0.08,
+  noise: 0.01,
+  draw(rng, size, defect) {
     const s = size / 256;
     const cx = size / 2 + clamp(rng.normal(0, 3), 6) * s;
     const cy = size / 2 + clamp(rng.normal(0, 3), 6) * s;
@@ -181,15 +180,10 @@ export const pill: SyntheticCategory = {
         return intersectFields(blob, inner);
       });
       paintDefect(image, field, (o) => [o[0] * stainColour[0], o[1] * stainColour[1], o[2] * stainColour[2]], 0.9);
-    } else if (defect !== null && defect !== 'missing_piece') {
-      throw unknownDefect('pill', defect, DEFECTS);
     }
-
-    illuminate(image, rng, 0.08);
-    sensorNoise(image, rng, 0.01);
-    return { image, mask: field ? maskOf(field, size, size) : null };
+    return { image, field };
   },
-};
+});
 
 function clamp(v: number, limit: number): number {
   return Math.max(-limit, Math.min(limit, v));

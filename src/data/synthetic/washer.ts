@@ -1,18 +1,15 @@
 import { perlinField } from '../perlin.ts';
-import { type SyntheticCategory, drawDefectField, unknownDefect } from './category.ts';
+import { type SyntheticCategory, defineCategory, drawDefectField } from './category.ts';
 import {
   type Field,
   type Rgb,
   blobField,
   edge,
-  illuminate,
   intersectFields,
-  maskOf,
   newImage,
   noiseField,
   paint,
   paintDefect,
-  sensorNoise,
   smoothPath,
   strokeField,
 } from './raster.ts';
@@ -27,12 +24,14 @@ import {
  */
 const DEFECTS = ['missing_piece', 'contamination', 'scratch'] as const;
 
-export const washer: SyntheticCategory = {
+export const washer: SyntheticCategory = defineCategory({
   name: 'washer',
   kind: 'object',
   description: 'steel washer on a dark mat; defects: missing piece, contamination, scratch',
   defects: DEFECTS,
-  render(rng, size, defect) {
+  lighting: 0.1,
+  noise: 0.012,
+  draw(rng, size, defect) {
     const s = size / 256;
     const cx = size / 2 + clampedNormal(rng, 4, 8) * s;
     const cy = size / 2 + clampedNormal(rng, 4, 8) * s;
@@ -147,15 +146,10 @@ export const washer: SyntheticCategory = {
       const bright = rng.bool();
       // A groove: dark where it shades, bright where its wall catches the light.
       paintDefect(image, field, (o) => (bright ? [0.97, 0.97, 0.95] : [o[0] * 0.25, o[1] * 0.25, o[2] * 0.27]));
-    } else if (defect !== null && defect !== 'missing_piece') {
-      throw unknownDefect('washer', defect, DEFECTS);
     }
-
-    illuminate(image, rng, 0.1);
-    sensorNoise(image, rng, 0.012);
-    return { image, mask: field ? maskOf(field, size, size) : null };
+    return { image, field };
   },
-};
+});
 
 function clampedNormal(rng: { normal(mean?: number, std?: number): number }, std: number, limit: number): number {
   return Math.max(-limit, Math.min(limit, rng.normal(0, std)));

@@ -1,13 +1,11 @@
 import type { Rng } from '../../util/rng.ts';
 import type { RgbImage } from '../types.ts';
-import { type SyntheticCategory, drawDefectField, unknownDefect } from './category.ts';
+import { type SyntheticCategory, centre, defineCategory, drawDefectField } from './category.ts';
 import {
   type Field,
   type Rgb,
   blobField,
-  illuminate,
   jaggedPath,
-  maskOf,
   maxFields,
   mix,
   newImage,
@@ -15,7 +13,6 @@ import {
   paint,
   paintDefect,
   pointInside,
-  sensorNoise,
   smoothPath,
   strokeField,
 } from './raster.ts';
@@ -29,15 +26,16 @@ import {
  */
 const DEFECTS = ['scratch', 'crack', 'liquid'] as const;
 
-export const wood: SyntheticCategory = {
+export const wood: SyntheticCategory = defineCategory({
   name: 'wood',
   kind: 'texture',
   description: 'wood board with vertical grain; defects: scratch, crack, liquid stain',
   defects: DEFECTS,
-  render(rng, size, defect) {
+  lighting: 0.1,
+  noise: 0.01,
+  draw(rng, size, defect) {
     const s = size / 256;
     const image = board(rng, size);
-    let mask = null;
     if (defect !== null) {
       let field: Field;
       switch (defect) {
@@ -100,21 +98,12 @@ export const wood: SyntheticCategory = {
           });
           break;
         }
-        default:
-          throw unknownDefect('wood', defect, DEFECTS);
       }
-      mask = maskOf(field, size, size);
+      return { image, field };
     }
-    illuminate(image, rng, 0.1);
-    sensorNoise(image, rng, 0.01);
-    return { image, mask };
+    return { image, field: null };
   },
-};
-
-function centre(rng: Rng, size: number, margin: number): { cx: number; cy: number } {
-  const p = pointInside(rng, size, size, margin);
-  return { cx: p.x, cy: p.y };
-}
+});
 
 function board(rng: Rng, size: number): RgbImage {
   const s = size / 256;

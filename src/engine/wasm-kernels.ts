@@ -24,6 +24,8 @@ import * as tf from '@tensorflow/tfjs';
  *   chunking 1.4–5× slower, batch-folded bands no faster.)
  * - depthwise: the same two ideas with depthwiseConv2d (batch folded into
  *   channels for the filter gradient).
+ * - Sum/Mean over all axes but the last and broadcast-only Tile get fast paths in
+ *   front of the stock kernels (bias and batch-norm gradients lean on them).
  *
  * Kernel functions call tf ops (which run on wasm) inside tf.tidy and return
  * the result tensor; the engine keeps it as the kernel's output.

@@ -98,12 +98,15 @@ function outputSummary(path) {
   const code = nb.cells.filter((c) => c.cell_type === 'code');
   const outputs = code.flatMap((c) => c.outputs ?? []);
   const text = (t) => (Array.isArray(t) ? t.join('') : (t ?? ''));
+  const stderrOf = (c) => (c.outputs ?? []).filter((o) => o.name === 'stderr').map((o) => text(o.text)).join('');
+  // tslab reports an error thrown by an awaited promise only as a stack trace on
+  // stderr, with no "error" output: count that as a failed cell too.
+  const thrown = (c) => /\b\w*Error\b[^\n]*\n(?:[^\n]*\n)*?\s+at /.test(stderrOf(c));
   const errors = code
-    .filter((c) => (c.outputs ?? []).some((o) => o.output_type === 'error'))
+    .filter((c) => (c.outputs ?? []).some((o) => o.output_type === 'error') || thrown(c))
     .map((c) => {
-      const stderr = c.outputs.filter((o) => o.name === 'stderr').map((o) => text(o.text)).join('');
       const error = c.outputs.find((o) => o.output_type === 'error');
-      return `failed cell:\n${text(c.source)}\n---\n${stderr}${error.ename}: ${error.evalue}\n`;
+      return `failed cell:\n${text(c.source)}\n---\n${stderrOf(c)}${error ? `${error.ename}: ${error.evalue}\n` : ''}`;
     });
   return {
     cells: code.length,

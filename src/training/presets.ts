@@ -18,13 +18,6 @@ export const CONFIG_PRESETS = {
     // targets and q = p(x) switch on before φ separates anything, and the
     // classifier and the deviation head collapse to "everything is anomalous".
     loss: { burnInFraction: 0.25 },
-    // The fusion weights are METHOD's "(ours)" default, meant to be grid-searched.
-    // In every CPU run measured so far (synthetic carpet/washer/wood, 64-128 px)
-    // the uncertainty cue ranks anomalies BELOW nominal images (image AUROC
-    // 0.00-0.30: the classifier is confident on anomalies and unsure on nominal
-    // images), so any weight on it pulls the fused score down; the grid's best
-    // was w_u = 0. Notebook 06 shows the grid.
-    scoring: { fusionWeights: { deviation: 0.7, uncertainty: 0, segmentation: 0.3 } },
     schedule: { epochs: 8, stepsPerEpoch: 15, batchSize: 32 },
     cache: { pseudoVariants: 2 },
   },

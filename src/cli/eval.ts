@@ -7,6 +7,7 @@ import { formatRunReport } from '../pipeline/report.ts';
 import { runCell } from '../pipeline/run-cell.ts';
 import { RUN_FILES, writeRunDir } from '../pipeline/run-dir.ts';
 import { loadSavedRun } from '../pipeline/saved-run.ts';
+import { parseGradientMaps } from './experiment-options.ts';
 
 interface EvalOptions extends DataOptions {
   out?: string;
@@ -24,12 +25,11 @@ export function registerEval(program: Command): void {
     .option('--gradient-maps <n|all|none>', 'test images that get gradient maps (default: as the run)')
     .option('--json', 'print metrics.json')
     .action(async (runDir: string, opts: EvalOptions) => {
+      // Bad flags are refused before the model and backbone are loaded.
+      const gradientMaps = opts.gradientMaps === undefined ? undefined : parseGradientMaps(opts.gradientMaps);
       const run = await loadSavedRun(runDir);
       let experiment = run.experiment;
-      if (opts.gradientMaps !== undefined) {
-        const g = opts.gradientMaps;
-        experiment = { ...experiment, gradientMaps: g === 'all' || g === 'none' ? g : Math.max(0, Math.floor(Number(g))) };
-      }
+      if (gradientMaps !== undefined) experiment = { ...experiment, gradientMaps };
       const newData = Boolean(opts.data || opts.format || opts.root);
       if (newData) {
         // Another dataset: every image of its test split is a test image; nothing is trained.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addDataOptions, dataSpecFromOptions, type DataOptions } from '../data/spec.ts';
+import { addDataOptions, cliNumber as num, dataSpecFromOptions, type DataOptions } from '../data/spec.ts';
 import { METHODS, parseExperiment, readExperimentFile, type Experiment } from '../pipeline/experiment.ts';
 import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.ts';
@@ -68,11 +68,13 @@ export function addExperimentOptions<C extends Command>(cmd: C): C {
   return cmd;
 }
 
-function num(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InputError(`${flag} must be a number (got "${value}")`, undefined, `e.g. ${flag} 1`);
-  return n;
+/** `--gradient-maps`: all | none | a whole number of test images. */
+export function parseGradientMaps(value: string): 'all' | 'none' | number {
+  if (value === 'all' || value === 'none') return value;
+  if (!/^\d+$/.test(value.trim())) {
+    throw new InputError(`--gradient-maps must be all, none or a whole number (got "${value}")`, undefined, 'e.g. --gradient-maps 120');
+  }
+  return Number(value);
 }
 
 function readJson(path: string): Record<string, unknown> {
@@ -130,10 +132,7 @@ export function experimentFromOptions(opts: ExperimentOptions, defaults: Json = 
   setIn(base, ['anomalySource'], opts.anomalySource);
   if (opts.noFeatureCache === true || (opts as { featureCache?: unknown }).featureCache === false) base.featureCache = null;
   else setIn(base, ['featureCache'], opts.featureCache);
-  if (opts.gradientMaps !== undefined) {
-    const g = opts.gradientMaps;
-    base.gradientMaps = g === 'all' || g === 'none' ? g : num(g, '--gradient-maps');
-  }
+  if (opts.gradientMaps !== undefined) base.gradientMaps = parseGradientMaps(opts.gradientMaps);
   setIn(base, ['mainMap'], opts.mainMap);
   return parseExperiment(base, opts.experiment);
 }

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { loadDataset } from '../data/load-dataset.ts';
 import { writeManifest } from '../data/manifest.ts';
 import { buildManifest } from '../data/protocol.ts';
-import { addDataOptions, dataSpecFromOptions, type DataOptions } from '../data/spec.ts';
-import { InputError } from '../util/errors.ts';
+import { addDataOptions, cliNumber, dataSpecFromOptions, type DataOptions } from '../data/spec.ts';
 
 interface SplitOptions extends DataOptions {
   ratio: string;
@@ -15,13 +14,8 @@ interface SplitOptions extends DataOptions {
   json?: boolean;
 }
 
-function numberOption(value: string, option: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) {
-    throw new InputError(`${option} must be a number (got "${value}")`, undefined, `e.g. ${option} 0.1`);
-  }
-  return n;
-}
+/** Split's numeric options all have defaults, so a value is always there. */
+const numberOption = (value: string, option: string): number => cliNumber(value, option)!;
 
 export function registerSplit(program: Command): void {
   const split = program

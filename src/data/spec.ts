@@ -187,7 +187,8 @@ export function addDataOptions<C extends Command>(cmd: C): C {
   return cmd;
 }
 
-function cliNumber(value: string | undefined, option: string): number | undefined {
+/** A numeric CLI option, or undefined when absent; a non-number names the option. */
+export function cliNumber(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) {

@@ -156,6 +156,32 @@ export function tapPlacement(plan: AxisPlan, merged: MergedAxis, filterSize: num
   return placement;
 }
 
+type PlacedAxes = { rows: { plan: AxisPlan; merged: MergedAxis }; cols: { plan: AxisPlan; merged: MergedAxis } };
+
+/**
+ * Visit every forward-filter tap (ty, tx) that lands in the merged filter, with
+ * its merged phase (a·phasesW + b) and its flat merged tap index (row·spanW + col).
+ */
+function forEachPlacedTap(
+  kh: number,
+  kw: number,
+  { rows, cols }: PlacedAxes,
+  visit: (ty: number, tx: number, phase: number, mergedTap: number) => void,
+): void {
+  const phasesW = cols.plan.phases.length;
+  const rowAt = tapPlacement(rows.plan, rows.merged, kh);
+  const colAt = tapPlacement(cols.plan, cols.merged, kw);
+  for (let ty = 0; ty < kh; ty++) {
+    const r = rowAt[ty];
+    if (!r) continue;
+    for (let tx = 0; tx < kw; tx++) {
+      const c = colAt[tx];
+      if (!c) continue;
+      visit(ty, tx, r.phase * phasesW + c.phase, r.index * cols.merged.span + c.index);
+    }
+  }
+}
+
 /**
  * The merged filter of a conv2d input gradient, from the forward filter
  * [kh, kw, C_in, C_out] (flat, row-major): [spanH, spanW, C_out, phasesH·phasesW·C_in],
@@ -173,23 +199,15 @@ export function subPixelConvFilter(
   const spanH = rows.merged.span;
   const spanW = cols.merged.span;
   const out = new Float32Array(spanH * spanW * outC * channels);
-  const rowAt = tapPlacement(rows.plan, rows.merged, kh);
-  const colAt = tapPlacement(cols.plan, cols.merged, kw);
-  for (let ty = 0; ty < kh; ty++) {
-    const r = rowAt[ty];
-    if (!r) continue;
-    for (let tx = 0; tx < kw; tx++) {
-      const c = colAt[tx];
-      if (!c) continue;
-      const channelBase = (r.phase * phasesW + c.phase) * inC;
-      const dstTap = (r.index * spanW + c.index) * outC;
-      const srcTap = (ty * kw + tx) * inC;
-      for (let i = 0; i < inC; i++) {
-        const src = (srcTap + i) * outC;
-        for (let o = 0; o < outC; o++) out[(dstTap + o) * channels + channelBase + i] = values[src + o];
-      }
+  forEachPlacedTap(kh, kw, { rows, cols }, (ty, tx, phase, mergedTap) => {
+    const channelBase = phase * inC;
+    const dstTap = mergedTap * outC;
+    const srcTap = (ty * kw + tx) * inC;
+    for (let i = 0; i < inC; i++) {
+      const src = (srcTap + i) * outC;
+      for (let o = 0; o < outC; o++) out[(dstTap + o) * channels + channelBase + i] = values[src + o];
     }
-  }
+  });
   return { values: out, shape: [spanH, spanW, outC, channels] };
 }
 
@@ -210,22 +228,13 @@ export function subPixelDepthwiseFilter(
   const spanH = rows.merged.span;
   const spanW = cols.merged.span;
   const out = new Float32Array(spanH * spanW * channels * phases);
-  const rowAt = tapPlacement(rows.plan, rows.merged, kh);
-  const colAt = tapPlacement(cols.plan, cols.merged, kw);
-  for (let ty = 0; ty < kh; ty++) {
-    const r = rowAt[ty];
-    if (!r) continue;
-    for (let tx = 0; tx < kw; tx++) {
-      const c = colAt[tx];
-      if (!c) continue;
-      const phase = r.phase * phasesW + c.phase;
-      const dstTap = (r.index * spanW + c.index) * channels;
-      const srcTap = (ty * kw + tx) * channels;
-      for (let ch = 0; ch < channels; ch++) {
-        out[(dstTap + ch) * phases + phase] = values[(srcTap + ch) * multiplier + column];
-      }
+  forEachPlacedTap(kh, kw, { rows, cols }, (ty, tx, phase, mergedTap) => {
+    const dstTap = mergedTap * channels;
+    const srcTap = (ty * kw + tx) * channels;
+    for (let ch = 0; ch < channels; ch++) {
+      out[(dstTap + ch) * phases + phase] = values[(srcTap + ch) * multiplier + column];
     }
-  }
+  });
   return { values: out, shape: [spanH, spanW, channels, phases] };
 }
 

@@ -22,6 +22,20 @@ export function onBackendReady(hook: (name: BackendName) => void | Promise<void>
   readyHooks.push(hook);
 }
 
+/** The installed version of a package, or 'not installed'. */
+export function installedVersion(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+/** multicue's own version (package.json at the repository root). */
+export function multicueVersion(): string {
+  return (require('../../package.json') as { version: string }).version;
+}
+
 function isInstalled(pkg: string): boolean {
   try {
     require.resolve(pkg);
@@ -128,22 +142,15 @@ export async function environmentReport(force?: string): Promise<EnvironmentRepo
       threads = null;
     }
   }
-  const versionOf = (pkg: string): string => {
-    try {
-      return (require(`${pkg}/package.json`) as { version: string }).version;
-    } catch {
-      return 'not installed';
-    }
-  };
   return {
     backend,
     tfBackend: tf.getBackend(),
     threads,
     versions: {
-      multicue: (require('../../package.json') as { version: string }).version,
+      multicue: multicueVersion(),
       '@tensorflow/tfjs': tf.version.tfjs,
-      '@tensorflow/tfjs-backend-wasm': versionOf('@tensorflow/tfjs-backend-wasm'),
-      sharp: versionOf('sharp'),
+      '@tensorflow/tfjs-backend-wasm': installedVersion('@tensorflow/tfjs-backend-wasm'),
+      sharp: installedVersion('sharp'),
     },
     optionalBackends: {
       '@tensorflow/tfjs-node': isInstalled('@tensorflow/tfjs-node'),

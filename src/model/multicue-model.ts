@@ -43,7 +43,7 @@ export class MultiCueModel {
     return tf.tidy(() => {
       const features = multiScaleFeatures(taps);
       const { patchScores, phi } = deviationHead(features, this.params, this.spec.kappa);
-      const { logit, p } = uncertaintyHead(taps[2], this.params);
+      const { logit, p } = uncertaintyHead(taps[2], this.params, this.spec.uncertaintyPooling);
       const segmentation = segmentationHead(features, this.params, upsampleBlocks(this.spec), training, opts.collect);
       return { patchScores, phi, logit, p, segmentation };
     });
@@ -56,7 +56,7 @@ export class MultiCueModel {
   forwardScores(taps: Taps): Pick<MultiCueOutputs, 'phi' | 'logit' | 'p'> {
     return tf.tidy(() => {
       const { phi } = deviationHead(multiScaleFeatures(taps), this.params, this.spec.kappa);
-      const { logit, p } = uncertaintyHead(taps[2], this.params);
+      const { logit, p } = uncertaintyHead(taps[2], this.params, this.spec.uncertaintyPooling);
       return { phi, logit, p };
     });
   }
@@ -80,7 +80,7 @@ export function createMultiCueModel(spec: ModelSpec, rng: Rng): MultiCueModel {
   const params = new ParameterSet();
   const channels = multiScaleChannels(spec.backbone.tapChannels);
   addDeviationHeadParameters(params, channels, rng.fork('deviation'));
-  addUncertaintyHeadParameters(params, spec.backbone.tapChannels[2], rng.fork('uncertainty'));
+  addUncertaintyHeadParameters(params, spec.backbone.tapChannels[2], rng.fork('uncertainty'), spec.uncertaintyPooling);
   addSegmentationHeadParameters(
     params,
     {

@@ -24,7 +24,12 @@ export interface ModelSpec {
   segmentationChannels: number;
   /** 1×1 projection width before the segmentation decoder (0: none). Absent in older saved models: 0. */
   segmentationProjection?: number;
+  /** Pooling of the stride-32 tap before the classifier. Absent in older saved models: 'mean'. */
+  uncertaintyPooling?: UncertaintyPooling;
 }
+
+/** 'mean': METHOD's global average pool; 'mean+max': average and max pools concatenated (ours). */
+export type UncertaintyPooling = 'mean' | 'mean+max';
 
 export function backboneIdentity(backbone: Backbone): BackboneIdentity {
   return {
@@ -44,6 +49,7 @@ export function modelSpec(backbone: BackboneIdentity, imageSize: number, config:
     liteUpsampleBlocks: config.liteUpsampleBlocks,
     segmentationChannels: config.segmentationChannels,
     segmentationProjection: config.segmentationProjection,
+    uncertaintyPooling: config.uncertaintyPooling,
   };
 }
 

@@ -1,16 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.ts';
 import { uniformInit, type ParameterSet } from './parameters.ts';
+import type { UncertaintyPooling } from './spec.ts';
 
 /**
  * Uncertainty head, the auxiliary classifier (METHOD §2): global average pool of
  * the stride-32 tap A → linear → sigmoid → p(x) = P(anomalous). The logit is
- * returned too, for a numerically stable cross-entropy.
+ * returned too, for a numerically stable cross-entropy. With 'mean+max'
+ * pooling the linear layer sees the average and the max pool side by side.
  */
 
-export function addUncertaintyHeadParameters(params: ParameterSet, channels: number, rng: Rng): void {
-  params.add('uncertainty.weight', uniformInit(channels, channels, rng), [channels, 1]);
-  params.add('uncertainty.bias', uniformInit(1, channels, rng), [1]);
+function pooledWidth(channels: number, pooling: UncertaintyPooling): number {
+  return pooling === 'mean+max' ? 2 * channels : channels;
+}
+
+export function addUncertaintyHeadParameters(params: ParameterSet, channels: number, rng: Rng, pooling: UncertaintyPooling = 'mean'): void {
+  const width = pooledWidth(channels, pooling);
+  params.add('uncertainty.weight', uniformInit(width, width, rng), [width, 1]);
+  params.add('uncertainty.bias', uniformInit(1, width, rng), [1]);
 }
 
 export interface UncertaintyOutput {
@@ -20,9 +27,10 @@ export interface UncertaintyOutput {
   p: tf.Tensor1D;
 }
 
-export function uncertaintyHead(deepest: tf.Tensor4D, params: ParameterSet): UncertaintyOutput {
+export function uncertaintyHead(deepest: tf.Tensor4D, params: ParameterSet, pooling: UncertaintyPooling = 'mean'): UncertaintyOutput {
   return tf.tidy(() => {
-    const pooled = tf.mean(deepest, [1, 2]) as tf.Tensor2D;
+    const mean = tf.mean(deepest, [1, 2]) as tf.Tensor2D;
+    const pooled = pooling === 'mean+max' ? tf.concat([mean, tf.max(deepest, [1, 2]) as tf.Tensor2D], 1) : mean;
     const logit = tf.reshape(
       tf.add(tf.matMul(pooled, params.get('uncertainty.weight') as tf.Tensor2D), params.get('uncertainty.bias')),
       [-1],

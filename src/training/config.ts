@@ -26,6 +26,13 @@ export const ModelConfigSchema = z
      * (0: none, METHOD's head). A CPU speed switch: see segmentation-head.ts.
      */
     segmentationProjection: z.number().int().min(0).default(0),
+    /**
+     * Pooling before the classifier: 'mean' (METHOD: global average pool) or
+     * 'mean+max' (ours: average and max pools concatenated). Over a frozen
+     * encoder, a small defect barely moves the average of the deepest tap, so
+     * p(x) stays near chance; the max pool keeps a local response.
+     */
+    uncertaintyPooling: z.enum(['mean', 'mean+max']).default('mean'),
     /** Train only the heads over a frozen encoder (default on CPU, ours). Fine-tuning is not implemented yet. */
     freezeEncoder: z.literal(true).default(true),
   })

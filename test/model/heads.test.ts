@@ -71,6 +71,35 @@ test('deviation head: φ is the top-κ mean of |1×1 conv| over the multi-scale 
   model.dispose();
 });
 
+test("uncertainty head with 'mean+max' pooling: p = sigmoid([GAP(A), GMP(A)]·w + b); older specs default to the mean pool", () => {
+  const cache = syntheticCache({ pool: 3, pseudo: 0, fewShot: 0, testNominal: 0, testAnomalous: 0, contaminated: 0 });
+  const config = smallConfig({ model: { uncertaintyPooling: 'mean+max' } });
+  const spec = modelSpec(TOY_IDENTITY, IMAGE_SIZE, config.model);
+  const model = createMultiCueModel(spec, new Rng(4));
+  const channels = TOY_IDENTITY.tapChannels[2];
+  assert.deepEqual(model.params.get('uncertainty.weight').shape, [2 * channels, 1]);
+  const taps = tapTensors(cache.group('pool'));
+  const out = model.forwardScores(taps);
+  const p = out.p.dataSync();
+  const w = model.params.get('uncertainty.weight').dataSync();
+  const b = model.params.get('uncertainty.bias').dataSync()[0];
+  taps[2].arraySync().forEach((img, i) => {
+    const cells = img.flat();
+    let z = b;
+    for (let c = 0; c < channels; c++) {
+      const column = cells.map((cell) => cell[c]);
+      z += (w[c] * column.reduce((s, v) => s + v, 0)) / column.length + w[channels + c] * Math.max(...column);
+    }
+    assert.ok(Math.abs(p[i] - 1 / (1 + Math.exp(-z))) < 1e-5, `image ${i}: ${p[i]} vs ${1 / (1 + Math.exp(-z))}`);
+  });
+  const { uncertaintyPooling: _dropped, ...olderSpec } = spec;
+  const older = createMultiCueModel(olderSpec, new Rng(4));
+  assert.deepEqual(older.params.get('uncertainty.weight').shape, [channels, 1]);
+  tf.dispose([...taps, out.phi, out.p, out.logit]);
+  model.dispose();
+  older.dispose();
+});
+
 test('segmentation head: full decodes to input size, lite stops short and is resized; softmax channels sum to 1', () => {
   const cache = syntheticCache({ pool: 2, pseudo: 0, fewShot: 0, testNominal: 0, testAnomalous: 0, contaminated: 0 });
   for (const [head, expected] of [['full', 64], ['lite', 16]] as const) {

@@ -24,6 +24,8 @@ export interface ModelSpec {
   segmentationChannels: number;
   /** 1×1 projection width before the segmentation decoder (0: none). Absent in older saved models: 0. */
   segmentationProjection?: number;
+  /** Hidden width of the deviation head's patch scorer (0: METHOD's single 1×1 conv). Absent in older saved models: 0. */
+  deviationHidden?: number;
   /** Pooling of the stride-32 tap before the classifier. Absent in older saved models: 'mean'. */
   uncertaintyPooling?: UncertaintyPooling;
 }
@@ -50,6 +52,7 @@ export function modelSpec(backbone: BackboneIdentity, imageSize: number, config:
     segmentationChannels: config.segmentationChannels,
     segmentationProjection: config.segmentationProjection,
     uncertaintyPooling: config.uncertaintyPooling,
+    deviationHidden: config.deviationHidden,
   };
 }
 

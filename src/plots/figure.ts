@@ -69,3 +69,16 @@ export function wrapAtSemicolons(text: string, maxChars: number): string[] {
   }
   return lines;
 }
+
+/** "1 seed", "3 seeds": a count with its noun. */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+/** What a figure's numbers cover: "mean over 3 categories" or "category carpet". */
+export function categoryScope(category: string, meanCategory: string, categoryCount: number): string {
+  return category === meanCategory ? `mean over ${countOf(categoryCount, 'category', 'categories')}` : `category ${category}`;
+}
+
+/** A y-axis tick format for scores in [0, 1]: three decimals at most, trailing zeros dropped, so close ticks stay distinct. */
+export const SCORE_TICK_FORMAT = '.3~f';

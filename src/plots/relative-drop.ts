@@ -8,7 +8,7 @@ import type { Data } from 'plotly.js-dist';
 import { metricLabel } from '../experiments/results-schema.ts';
 import { describeSetting, selectSetting, type Setting } from '../experiments/settings.ts';
 import { filterRows, MEAN_CATEGORY, orderMethods, relativeDrop, rowsOf, whereEquals, withCategoryMean } from '../experiments/tables.ts';
-import { axis, baseLayout, type PlotlyFigure } from './figure.ts';
+import { axis, baseLayout, type PlotlyFigure, categoryScope } from './figure.ts';
 import { methodColour, methodName } from './palette.ts';
 
 export interface RelativeDropOptions {
@@ -48,7 +48,7 @@ export function relativeDropFigure(table: ColumnTable, opts: RelativeDropOptions
     };
   });
 
-  const scope = category === MEAN_CATEGORY ? `mean over ${categories.size} categories` : `category ${category}`;
+  const scope = categoryScope(category, MEAN_CATEGORY, categories.size);
   const setting = describeSetting(chosen);
   return {
     data,

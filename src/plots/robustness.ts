@@ -7,7 +7,7 @@ import type { Data } from 'plotly.js-dist';
 import { metricLabel } from '../experiments/results-schema.ts';
 import { describeSetting, selectSetting, type Setting } from '../experiments/settings.ts';
 import { filterRows, MEAN_CATEGORY, meanStd, orderMethods, rowsOf, whereEquals, withCategoryMean } from '../experiments/tables.ts';
-import { axis, baseLayout, type PlotlyFigure } from './figure.ts';
+import { axis, baseLayout, type PlotlyFigure, countOf, SCORE_TICK_FORMAT, categoryScope } from './figure.ts';
 import { methodColour, methodName, methodSymbol } from './palette.ts';
 
 export interface RobustnessOptions {
@@ -47,17 +47,17 @@ export function robustnessFigure(table: ColumnTable, opts: RobustnessOptions = {
     };
   });
 
-  const scope = category === MEAN_CATEGORY ? `mean over ${categories.size} ${categories.size === 1 ? 'category' : 'categories'}` : `category ${category}`;
+  const scope = categoryScope(category, MEAN_CATEGORY, categories.size);
   const setting = describeSetting(chosen);
   return {
     data,
     layout: {
       ...baseLayout(
         `${metricLabel(metric)} vs training contamination`,
-        `${scope}; error bars ± 1 std over ${seeds.size} seed${seeds.size === 1 ? '' : 's'}${setting ? `; ${setting}` : ''}`,
+        `${scope}; error bars ± 1 std over ${countOf(seeds.size, 'seed')}${setting ? `; ${setting}` : ''}`,
       ),
       xaxis: axis('Contamination ratio r of the training set (%)', { tickvals: ratios.map(percent), ticktext: ratios.map((r) => `${percent(r)}%`) }),
-      yaxis: axis(metricLabel(metric), { tickformat: '.2f' }),
+      yaxis: axis(metricLabel(metric), { tickformat: SCORE_TICK_FORMAT }),
     },
   };
 }

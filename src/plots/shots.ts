@@ -16,7 +16,7 @@ import {
   whereEquals,
   withCategoryMean,
 } from '../experiments/tables.ts';
-import { axis, baseLayout, type PlotlyFigure } from './figure.ts';
+import { axis, baseLayout, type PlotlyFigure, countOf, SCORE_TICK_FORMAT, categoryScope } from './figure.ts';
 import { methodColour, methodName, methodSymbol } from './palette.ts';
 
 export interface ShotsOptions {
@@ -97,19 +97,19 @@ export function shotsFigure(table: ColumnTable, opts: ShotsOptions = {}): Plotly
     });
   }
 
-  const scope = category === MEAN_CATEGORY ? `mean over ${categories.size} categories` : `category ${category}`;
+  const scope = categoryScope(category, MEAN_CATEGORY, categories.size);
   const setting = describeSetting(chosen);
   const shotsAxis = (extra: Record<string, unknown>) => axis('Real anomalies in training, k (shots)', { tickvals: shots, ...extra });
   const base = baseLayout(
     `${metricLabel(metric)} and its gain over zero shots vs number of real anomalies`,
-    `${scope}; ± 1 std over ${seeds.size} seeds${setting ? `; ${setting}` : ''}`,
+    `${scope}; ± 1 std over ${countOf(seeds.size, 'seed')}${setting ? `; ${setting}` : ''}`,
   );
   return {
     data,
     layout: {
       ...base,
       xaxis: shotsAxis({ domain: [0, 0.44] }),
-      yaxis: axis(metricLabel(metric), { tickformat: '.2f', anchor: 'x' }),
+      yaxis: axis(metricLabel(metric), { tickformat: SCORE_TICK_FORMAT, anchor: 'x' }),
       xaxis2: shotsAxis({ domain: [0.56, 1], anchor: 'y2' }),
       yaxis2: axis(`Relative gain over k = 0 (%)`, { ticksuffix: '%', anchor: 'x2', zeroline: true, zerolinecolor: '#444' }),
       legend: { orientation: 'h', x: 0.5, xanchor: 'center', y: -0.18, yanchor: 'top', font: { size: 13 } },

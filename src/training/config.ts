@@ -15,6 +15,11 @@ export const ModelConfigSchema = z
   .object({
     /** Fraction of patches whose |score| is averaged into φ (METHOD §2, Eq. 2). */
     kappa: fraction.default(0.1),
+    /**
+     * Hidden width of the deviation head (0: METHOD's 1×1 conv C→1; > 0, ours: 1×1
+     * conv C→hidden, ReLU, 1×1 conv hidden→1). More capacity for a frozen encoder.
+     */
+    deviationHidden: z.number().int().min(0).default(0),
     /** 'full' decodes up to input size; 'lite' stops after `liteUpsampleBlocks` blocks and resizes bilinearly. */
     segmentationHead: z.enum(['full', 'lite']).default('full'),
     /** Upsampling blocks the lite head keeps (1: output at stride 4 for a stride-8 grid). */

@@ -7,12 +7,16 @@ import type { MultiCueConfigInput } from './config.ts';
  * schedule length and decoder resolution for minutes on a CPU: the lite
  * segmentation head (stride-4 output, resized) behind a 1×1 projection to 64
  * channels, a shorter schedule with a higher learning rate, 2 pseudo-anomaly
- * variants per pool image, ADL's λ schedule. Pixel AUROC of both heads is reported by every run.
+ * variants per pool image, ADL's λ schedule, a hidden layer in the deviation
+ * head. Pixel AUROC of both heads is reported by every run.
  */
 export const CONFIG_PRESETS = {
   paper: {},
   cpu: {
-    model: { segmentationHead: 'lite', segmentationProjection: 64 },
+    // A 64-wide hidden layer in the deviation head: the encoder is frozen here.
+    // Synthetic demo (offline backbone, 16 epochs): carpet 0.93 → 0.95, washer
+    // 0.79 → 0.82 image AUROC; magnetic tile at 128 px unchanged (0.80).
+    model: { segmentationHead: 'lite', segmentationProjection: 64, deviationHidden: 64 },
     optimizer: { learningRate: 1e-3, decayEveryEpochs: 6 },
     // About 30 burn-in steps, as the paper's 6% of 500: with fewer, the 2-means
     // targets and q = p(x) switch on before φ separates anything, and the

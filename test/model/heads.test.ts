@@ -100,6 +100,36 @@ test("uncertainty head with 'mean+max' pooling: p = sigmoid([GAP(A), GMP(A)]·w 
   older.dispose();
 });
 
+test('deviation head with a hidden layer: patch score = |relu(F·W1 + b1)·w2 + b2|, φ its top-κ mean', () => {
+  const cache = syntheticCache({ pool: 2, pseudo: 0, fewShot: 0, testNominal: 0, testAnomalous: 0, contaminated: 0 });
+  const hidden = 5;
+  const config = smallConfig({ model: { deviationHidden: hidden } });
+  const model = createMultiCueModel(modelSpec(TOY_IDENTITY, IMAGE_SIZE, config.model), new Rng(4));
+  const taps = tapTensors(cache.group('pool'));
+  const out = model.forward(taps);
+  const features = multiScaleFeatures(taps);
+  const channels = features.shape[3];
+  assert.deepEqual(model.params.get('deviation.hidden.weight').shape, [channels, hidden]);
+  const w1 = model.params.get('deviation.hidden.weight').dataSync();
+  const b1 = model.params.get('deviation.hidden.bias').dataSync();
+  const w2 = model.params.get('deviation.weight').dataSync();
+  const b2 = model.params.get('deviation.bias').dataSync()[0];
+  const phi = out.phi.dataSync();
+  features.arraySync().forEach((img, i) => {
+    const manual = img.flat().map((cell) => {
+      let z = b2;
+      for (let j = 0; j < hidden; j++) {
+        const a = cell.reduce((s, v, c) => s + v * w1[c * hidden + j], b1[j]);
+        z += Math.max(0, a) * w2[j];
+      }
+      return Math.abs(z);
+    });
+    assert.ok(Math.abs(phi[i] - topFractionMean(manual, config.model.kappa)) < 1e-4, `image ${i}`);
+  });
+  tf.dispose([...taps, features, out.phi, out.p, out.logit, out.patchScores, out.segmentation]);
+  model.dispose();
+});
+
 test('segmentation head: full decodes to input size, lite stops short and is resized; softmax channels sum to 1', () => {
   const cache = syntheticCache({ pool: 2, pseudo: 0, fewShot: 0, testNominal: 0, testAnomalous: 0, contaminated: 0 });
   for (const [head, expected] of [['full', 64], ['lite', 16]] as const) {

@@ -6,6 +6,7 @@ import { registerSplit } from './split.ts';
 import { registerBackbone } from './backbone.ts';
 import { registerSynth } from './synth.ts';
 import { registerFiguresData } from './figures-data.ts';
+import { registerFiguresPanel } from './figures-panel.ts';
 import { registerFiguresResults } from './figures-results.ts';
 import { registerTrain } from './train.ts';
 import { registerPredict } from './predict.ts';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerSynth(program);
   registerFiguresData(program);
   registerFiguresResults(program);
+  registerFiguresPanel(program);
   registerTrain(program);
   registerPredict(program);
   registerEval(program);

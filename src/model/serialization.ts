@@ -39,6 +39,8 @@ export interface SavedModelJson {
 
 export async function saveModel(model: MultiCueModel, dir: string, extra?: Record<string, unknown>): Promise<void> {
   const snapshot = model.params.snapshot();
+  // A disposed model has no parameters left; saving it would write an unusable model.
+  if (snapshot.length === 0) throw new Error(`saveModel(${dir}): the model has no parameters (was it disposed before saving?)`);
   const total = snapshot.reduce((sum, p) => sum + p.values.length, 0);
   const values = new Float32Array(total);
   const parameters: ParameterRecord[] = [];

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { generateSyntheticDataset } from '../data/synthetic/generate.ts';
 import { readImage, readMask } from '../data/image.ts';
 import { writeQualitativePanel, type QualitativeRow } from '../plots/qualitative-panel.ts';
-import { normalizeMap } from '../plots/heatmap.ts';
 import { applyMethodPreset, cellName, parseExperiment, type ExperimentInput } from './experiment.ts';
 import { loadExperimentBackbone, prepareExperiment } from './prepare.ts';
 import { formatRunReport } from './report.ts';
 import { CONFIG_PRESETS, mergeConfig } from '../training/presets.ts';
 import { runCell, type CellResult } from './run-cell.ts';
 import { writeRunDir, type RunMetricsFile } from './run-dir.ts';
+import { panelRows, pickPanelImages, type PanelImage } from './run-panel.ts';
 
 /**
  * The main job on a fresh machine: the embedded synthetic dataset, the default
@@ -103,7 +103,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     log(formatRunReport(metrics));
     runs.push({ category, dir, metrics });
     const panel = join(opts.figures, `demo-${category}.png`);
-    await writeQualitativePanel(panel, await panelRows(result, prepared.manifest.items, opts.size), {
+    await writeQualitativePanel(panel, await demoPanelRows(result, prepared.manifest.items, opts.size), {
       title: `multicue demo: ${category} (synthetic), backbone ${backbone.name}`,
     });
     panels.push(panel);
@@ -121,29 +121,22 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   };
 }
 
-/** One row per defect kind (its highest-scoring image) plus the highest-scoring nominal image. */
-async function panelRows(result: CellResult, items: ReadonlyArray<{ id: string; path: string; maskPath: string | null }>, size: number): Promise<QualitativeRow[]> {
+/** Fig. 2 rows from the run just trained: per defect kind its top-scoring mapped image, plus the top nominal one. */
+async function demoPanelRows(result: CellResult, items: ReadonlyArray<{ id: string; path: string; maskPath: string | null }>, size: number): Promise<QualitativeRow[]> {
   const byId = new Map(items.map((i) => [i.id, i]));
-  const picks = new Map<string, number>();
-  result.images.forEach((img, i) => {
-    const key = img.label ? img.defect : 'good';
-    const current = picks.get(key);
-    if (result.maps[i].main && (current === undefined || img.score > result.images[current].score)) picks.set(key, i);
-  });
   const geometry = result.experiment.geometry;
-  const rows: QualitativeRow[] = [];
-  for (const [key, i] of [...picks].sort(([a], [b]) => (a === 'good' ? 1 : b === 'good' ? -1 : a.localeCompare(b)))) {
+  const chosen = pickPanelImages(result.images, (i) => Boolean(result.maps[i].main));
+  const images: PanelImage[] = [];
+  for (const i of chosen) {
     const item = byId.get(result.images[i].id)!;
-    const image = await readImage(item.path, geometry);
-    const mask = item.maskPath ? await readMask(item.maskPath, geometry) : null;
-    const maps = result.maps[i];
-    rows.push({
-      label: `${key} (score ${result.images[i].score.toFixed(3)})`,
-      image,
-      mask,
-      map: { width: size, height: size, data: normalizeMap(maps.main!) },
-      segmentation: maps.seg ? { width: size, height: size, data: maps.seg } : null,
+    const img = result.images[i];
+    images.push({
+      label: `${img.label ? img.defect : 'good'} (score ${img.score.toFixed(3)})`,
+      image: await readImage(item.path, geometry),
+      mask: item.maskPath ? await readMask(item.maskPath, geometry) : null,
+      map: result.maps[i].main!,
+      segmentation: result.maps[i].seg ?? null,
     });
   }
-  return rows;
+  return panelRows(images, size);
 }

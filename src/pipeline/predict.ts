@@ -13,6 +13,8 @@ export interface Prediction {
   cues: { deviation: number; uncertainty: number; segmentation: number } | null;
   /** The run's main map at input size, row-major. */
   map: Float32Array;
+  /** S(x) at input size (multicue/adl), null for the baselines. */
+  segmentation: Float32Array | null;
 }
 
 export function predictImages(run: SavedRun, images: readonly RgbImage[], ids: readonly string[]): Prediction[] {
@@ -31,6 +33,7 @@ export function predictImages(run: SavedRun, images: readonly RgbImage[], ids: r
         score: s.fused,
         cues: { deviation: s.deviation, uncertainty: s.uncertainty, segmentation: s.segmentation },
         map,
+        segmentation: seg,
       };
     });
   }
@@ -41,6 +44,6 @@ export function predictImages(run: SavedRun, images: readonly RgbImage[], ids: r
   tf.dispose([input, ...taps]);
   return perImage.map((t, i) => {
     const p = baseline.predict(t, { mapSize: { height: size, width: size } });
-    return { id: ids[i], score: p.imageScore, cues: null, map: p.map };
+    return { id: ids[i], score: p.imageScore, cues: null, map: p.map, segmentation: null };
   });
 }

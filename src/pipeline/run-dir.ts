@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatScoresCsv } from '../experiments/sweep-scores-csv.ts';
 import type { Backbone } from '../backbones/types.ts';
 import { writeManifest, type Manifest } from '../data/manifest.ts';
 import { environmentSummary } from './environment-summary.ts';
@@ -40,18 +41,9 @@ export interface RunMetricsFile {
   environment: ReturnType<typeof environmentSummary>;
 }
 
-function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
+/** scores.csv of a cell: every test image with its label, defect, score and cues. */
 export function scoresCsv(result: CellResult): string {
-  const header = ['id', 'label', 'defect', 'score', 'deviation', 'uncertainty', 'segmentation', 'p'];
-  const rows = result.images.map((r) =>
-    [r.id, r.label, r.defect, r.score, r.deviation, r.uncertainty, r.segmentation, r.p].map(csvField).join(','),
-  );
-  return [header.join(','), ...rows].join('\n') + '\n';
+  return formatScoresCsv(result.images);
 }
 
 export async function writeRunDir(

@@ -10,6 +10,8 @@ import { parseExperiment } from '../../src/pipeline/experiment.ts';
 import { prepareExperiment } from '../../src/pipeline/prepare.ts';
 import { runCell } from '../../src/pipeline/run-cell.ts';
 import { writeRunDir } from '../../src/pipeline/run-dir.ts';
+import { pickPanelImages, writeRunPanel } from '../../src/pipeline/run-panel.ts';
+import sharp from 'sharp';
 import { sharedPath } from '../../src/util/paths.ts';
 
 /**
@@ -62,10 +64,6 @@ test('same seed twice gives identical metrics; every cue and map is reported; me
   // The test set never holds a training anomaly.
   const trainIds = new Set(first.manifest.items.filter((i) => i.role !== 'test').map((i) => i.id.split('#')[0]));
   assert.ok(a.images.every((img) => !trainIds.has(img.id)));
-  a.model!.dispose();
-  b.model!.dispose();
-  assert.ok(tf.memory().numTensors <= tensorsBefore + 2, `tensors ${tensorsBefore} → ${tf.memory().numTensors}`);
-
   const runDir = join(root, 'run');
   await writeRunDir(runDir, 'test', a, first.manifest, first.backbone);
   for (const f of ['experiment.json', 'manifest.json', 'scores.csv', 'metrics.json', 'train-log.json', 'model/model.json']) {
@@ -74,6 +72,30 @@ test('same seed twice gives identical metrics; every cue and map is reported; me
   const csv = readFileSync(join(runDir, 'scores.csv'), 'utf8').trim().split('\n');
   assert.equal(csv.length, a.images.length + 1);
   assert.equal(csv[0], 'id,label,defect,score,deviation,uncertainty,segmentation,p');
+
+  // Fig. 2 of the saved run: one row per defect kind plus one nominal row.
+  const panel = await writeRunPanel(runDir, join(root, 'panel.png'));
+  const kinds = new Set(a.images.map((img) => (img.label ? img.defect : 'good')));
+  const { width, height } = await sharp(panel).metadata();
+  // Five equal tile columns (input, truth, overlay, binarised, S(x)) and one tile row per kind, plus margins.
+  assert.ok(height! / width! > (0.8 * kinds.size) / 5, `${kinds.size} rows in a ${width}×${height} panel`);
+
+  a.model!.dispose();
+  b.model!.dispose();
+  assert.ok(tf.memory().numTensors <= tensorsBefore + 2, `tensors ${tensorsBefore} → ${tf.memory().numTensors}`);
+});
+
+test('panel picks: the top-scoring image of each defect kind, nominal last, only eligible images', () => {
+  const images = [
+    { label: 0 as const, defect: 'good', score: 0.2 },
+    { label: 1 as const, defect: 'scratch', score: 0.5 },
+    { label: 1 as const, defect: 'crack', score: 0.9 },
+    { label: 0 as const, defect: 'good', score: 0.4 },
+    { label: 1 as const, defect: 'scratch', score: 0.8 },
+    { label: 1 as const, defect: 'crack', score: 0.95 },
+  ];
+  assert.deepEqual(pickPanelImages(images), [5, 4, 3]);
+  assert.deepEqual(pickPanelImages(images, (i) => i !== 5 && i !== 3), [2, 4, 0]);
 });
 
 function cli(args: string[]) {

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSyntheticDataset } from '../data/synthetic/generate.ts';
-import { readImage, readMask } from '../data/image.ts';
 import { writeQualitativePanel, type QualitativeRow } from '../plots/qualitative-panel.ts';
 import { applyMethodPreset, cellName, parseExperiment, type ExperimentInput } from './experiment.ts';
 import { loadExperimentBackbone, prepareExperiment } from './prepare.ts';
@@ -9,7 +8,7 @@ import { formatRunReport } from './report.ts';
 import { CONFIG_PRESETS, mergeConfig } from '../training/presets.ts';
 import { runCell, type CellResult } from './run-cell.ts';
 import { writeRunDir, type RunMetricsFile } from './run-dir.ts';
-import { panelRows, pickPanelImages, type PanelImage } from './run-panel.ts';
+import { loadPanelImage, panelRows, pickPanelImages, type PanelImage } from './run-panel.ts';
 
 /**
  * The main job on a fresh machine: the embedded synthetic dataset, the default
@@ -128,15 +127,7 @@ async function demoPanelRows(result: CellResult, items: ReadonlyArray<{ id: stri
   const chosen = pickPanelImages(result.images, (i) => Boolean(result.maps[i].main));
   const images: PanelImage[] = [];
   for (const i of chosen) {
-    const item = byId.get(result.images[i].id)!;
-    const img = result.images[i];
-    images.push({
-      label: `${img.label ? img.defect : 'good'} (score ${img.score.toFixed(3)})`,
-      image: await readImage(item.path, geometry),
-      mask: item.maskPath ? await readMask(item.maskPath, geometry) : null,
-      map: result.maps[i].main!,
-      segmentation: result.maps[i].seg ?? null,
-    });
+    images.push(await loadPanelImage(result.images[i], byId.get(result.images[i].id)!, geometry, result.maps[i].main!, result.maps[i].seg ?? null));
   }
   return panelRows(images, size);
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { readImage, readMask } from '../data/image.ts';
 import { readManifest } from '../data/manifest.ts';
 import { specCategory } from '../experiments/sweep-config.ts';
-import type { RgbImage } from '../data/types.ts';
+import type { ImageGeometry, RgbImage } from '../data/types.ts';
 import { readScoresCsv } from '../experiments/sweep-scores-csv.ts';
 import { normalizeMap } from '../plots/heatmap.ts';
 import { writeQualitativePanel, type QualitativeRow } from '../plots/qualitative-panel.ts';
@@ -19,7 +19,7 @@ import { loadSavedRun } from './saved-run.ts';
  */
 
 /** Indices of the rows to show: per defect kind the top-scoring image, nominal last. */
-export function pickPanelImages(images: readonly Pick<TestImageResult, 'label' | 'defect' | 'score'>[], eligible: (i: number) => boolean = () => true): number[] {
+export function pickPanelImages(images: readonly PanelEntry[], eligible: (i: number) => boolean = () => true): number[] {
   const picks = new Map<string, number>();
   images.forEach((img, i) => {
     if (!eligible(i)) return;
@@ -38,6 +38,25 @@ export interface PanelImage {
   mask: QualitativeRow['mask'];
   map: Float32Array;
   segmentation: Float32Array | null;
+}
+
+type PanelEntry = Pick<TestImageResult, 'label' | 'defect' | 'score'>;
+
+/** One test image of a panel: read at the run's geometry, labelled with its defect kind and score. */
+export async function loadPanelImage(
+  entry: PanelEntry,
+  item: { path: string; maskPath: string | null },
+  geometry: ImageGeometry,
+  map: Float32Array,
+  segmentation: Float32Array | null,
+): Promise<PanelImage> {
+  return {
+    label: `${entry.label ? entry.defect : 'good'} (score ${entry.score.toFixed(3)})`,
+    image: await readImage(item.path, geometry),
+    mask: item.maskPath ? await readMask(item.maskPath, geometry) : null,
+    map,
+    segmentation,
+  };
 }
 
 /** Qualitative rows from images and their maps (the main map is min-max normalised per image for display). */
@@ -69,14 +88,7 @@ export async function writeRunPanel(runDir: string, out: string, opts: { title?:
     const images = await Promise.all(chosen.map((s) => readImage(byId.get(s.id)!.path, geometry)));
     const predictions = predictImages(run, images, chosen.map((s) => s.id));
     for (let i = 0; i < chosen.length; i++) {
-      const item = byId.get(chosen[i].id)!;
-      rows.push({
-        label: `${chosen[i].label ? chosen[i].defect : 'good'} (score ${chosen[i].score.toFixed(3)})`,
-        image: images[i],
-        mask: item.maskPath ? await readMask(item.maskPath, geometry) : null,
-        map: predictions[i].map,
-        segmentation: predictions[i].segmentation,
-      });
+      rows.push(await loadPanelImage(chosen[i], byId.get(chosen[i].id)!, geometry, predictions[i].map, predictions[i].segmentation));
     }
   } finally {
     run.model?.dispose();

@@ -5,7 +5,9 @@ import { specCategory } from '../experiments/sweep-config.ts';
 import type { ImageGeometry, RgbImage } from '../data/types.ts';
 import { readScoresCsv } from '../experiments/sweep-scores-csv.ts';
 import { normalizeMap } from '../plots/heatmap.ts';
-import { writeQualitativePanel, type QualitativeRow } from '../plots/qualitative-panel.ts';
+import { imageHtml } from '../plots/html-export.ts';
+import { qualitativePanel, type QualitativeRow } from '../plots/qualitative-panel.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
 import { InputError } from '../util/errors.ts';
 import { predictImages } from './predict.ts';
 import { RUN_FILES, readRunExperiment } from './run-dir.ts';
@@ -70,7 +72,7 @@ export function panelRows(images: readonly PanelImage[], size: number): Qualitat
   }));
 }
 
-/** Recomputes the chosen test images' maps with the saved model and writes the panel PNG. */
+/** Recomputes the chosen test images' maps with the saved model and writes the panel as PNG and HTML. */
 export async function writeRunPanel(runDir: string, out: string, opts: { title?: string } = {}): Promise<string> {
   const experiment = readRunExperiment(runDir);
   const scores = readScoresCsv(join(runDir, RUN_FILES.scores));
@@ -95,8 +97,12 @@ export async function writeRunPanel(runDir: string, out: string, opts: { title?:
     run.baseline?.dispose();
     run.backbone.dispose();
   }
-  await writeQualitativePanel(out, panelRows(rows, geometry.size), {
-    title: opts.title ?? `${experiment.method} on ${specCategory(experiment.data)}: r = ${Math.round(experiment.protocol.ratio * 100)}%, k = ${experiment.protocol.shots}, seed ${experiment.protocol.seed}`,
-  });
+  const title =
+    opts.title ??
+    `${experiment.method} on ${specCategory(experiment.data)}: r = ${Math.round(experiment.protocol.ratio * 100)}%, k = ${experiment.protocol.shots}, seed ${experiment.protocol.seed}`;
+  const png = await qualitativePanel(panelRows(rows, geometry.size), { title });
+  await writeFileAtomic(out, png);
+  // The same panel as a self-contained page, like every other figure.
+  await writeFileAtomic(out.replace(/\.png$/i, '') + '.html', imageHtml(title, png));
   return out;
 }

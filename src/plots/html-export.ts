@@ -61,3 +61,20 @@ export async function figureHtml(fig: PlotlyFigure): Promise<string> {
 export async function writeFigureHtml(fig: PlotlyFigure, path: string): Promise<void> {
   await writeFileAtomic(path, await figureHtml(fig));
 }
+
+/** A self-contained HTML page showing a PNG (for figures composed as pixels, like the qualitative panel). */
+export function imageHtml(title: string, png: Uint8Array): string {
+  const data = Buffer.from(png).toString('base64');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<style>html, body { margin: 0; background: white; } img { display: block; max-width: 100%; }</style>
+</head>
+<body>
+<img alt="${escapeHtml(title)}" src="data:image/png;base64,${data}">
+</body>
+</html>
+`;
+}

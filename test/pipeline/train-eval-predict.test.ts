@@ -79,6 +79,8 @@ test('same seed twice gives identical metrics; every cue and map is reported; me
   const { width, height } = await sharp(panel).metadata();
   // Five equal tile columns (input, truth, overlay, binarised, S(x)) and one tile row per kind, plus margins.
   assert.ok(height! / width! > (0.8 * kinds.size) / 5, `${kinds.size} rows in a ${width}×${height} panel`);
+  const page = readFileSync(join(root, 'panel.html'), 'utf8');
+  assert.ok(page.includes(`base64,${readFileSync(panel).toString('base64')}`), 'the HTML page embeds the same PNG');
 
   a.model!.dispose();
   b.model!.dispose();

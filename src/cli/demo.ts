@@ -15,7 +15,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('the main job: embedded synthetic data + default backbone → train, evaluate, heatmap panels in figures/')
-    .option('--data <dir>', 'where the synthetic dataset is generated (reused when present)', 'data/synthetic')
+    .option('--data <dir>', 'where the synthetic dataset is generated (reused when present)', 'data/demo')
     .option('--out <dir>', 'run directories', 'runs/demo')
     .option('--figures <dir>', 'where the heatmap panels go', 'figures')
     .option('--categories <list>', 'synthetic categories', 'carpet,washer')

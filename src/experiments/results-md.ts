@@ -201,7 +201,8 @@ function gradientMapNote(runs: readonly RunRecord[]): string | null {
   if (limits.length === 1 && limits[0] === 'none') return 'multicue/ADL computed no gradient maps (gradientMaps "none"): their pixel AUROC is that of S(x) where reported.';
   return (
     `multicue/ADL gradient maps, and so the gradient and gradient × segmentation pixel AUROC, cover ${limits.join(' / ')} test images per cell ` +
-    "(masked anomalies and nominal images, half each); S(x) and the baselines' maps cover every test image."
+    "(masked anomalies and nominal images, half each): **not comparable** with maps over every test image. " +
+    "Compare the baselines with S(x) (the segmentation map), which covers every test image."
   );
 }
 

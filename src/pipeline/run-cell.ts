@@ -119,13 +119,29 @@ async function runDetector(experiment: Experiment, prepared: Prepared, opts: Run
   };
 }
 
-/** Which test images get gradient maps: all, none, or the first N (masked anomalies first). */
+/**
+ * Which test images get gradient maps: all, none, or N of them, half nominal
+ * and half masked anomalies. The anomalies are drawn round-robin over defect
+ * kinds in a seeded order, so a subset's pixel AUROC sees every kind, not
+ * the first kind in file order.
+ */
 export function gradientMapSelection(experiment: Experiment, test: readonly CachedFeatures[]): CachedFeatures[] {
   const limit = experiment.gradientMaps;
   if (limit === 'none') return [];
   if (limit === 'all') return [...test];
-  const anomalies = test.filter((t) => t.trueLabel === 1 && t.mask);
-  const nominal = test.filter((t) => t.trueLabel === 0);
+  const rng = new Rng(experiment.protocol.seed).fork('gradient-map-selection');
+  const nominal = rng.shuffle(test.filter((t) => t.trueLabel === 0));
+  const byKind = new Map<string, CachedFeatures[]>();
+  for (const t of test) {
+    if (t.trueLabel !== 1 || !t.mask) continue;
+    const kind = t.defect ?? '';
+    byKind.set(kind, [...(byKind.get(kind) ?? []), t]);
+  }
+  const queues = [...byKind.keys()].sort().map((kind) => rng.shuffle(byKind.get(kind)!));
+  const anomalies: CachedFeatures[] = [];
+  for (let round = 0; queues.some((q) => round < q.length); round++) {
+    for (const q of queues) if (round < q.length) anomalies.push(q[round]);
+  }
   // Half the budget for nominal images so the pixel AUROC still sees clean surfaces.
   const nominalShare = Math.min(nominal.length, Math.floor(limit / 2));
   const anomalous = anomalies.slice(0, limit - nominalShare);

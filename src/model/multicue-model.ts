@@ -42,7 +42,7 @@ export class MultiCueModel {
     const training = opts.training ?? false;
     return tf.tidy(() => {
       const features = multiScaleFeatures(taps);
-      const { patchScores, phi } = deviationHead(features, this.params, this.spec.kappa, this.spec.deviationHidden ?? 0);
+      const { patchScores, phi } = deviationHead(features, this.params, this.spec.kappa, this.spec.deviationHidden);
       const { logit, p } = uncertaintyHead(taps[2], this.params, this.spec.uncertaintyPooling);
       const segmentation = segmentationHead(features, this.params, upsampleBlocks(this.spec), training, opts.collect);
       return { patchScores, phi, logit, p, segmentation };
@@ -55,7 +55,7 @@ export class MultiCueModel {
    */
   forwardScores(taps: Taps): Pick<MultiCueOutputs, 'phi' | 'logit' | 'p'> {
     return tf.tidy(() => {
-      const { phi } = deviationHead(multiScaleFeatures(taps), this.params, this.spec.kappa, this.spec.deviationHidden ?? 0);
+      const { phi } = deviationHead(multiScaleFeatures(taps), this.params, this.spec.kappa, this.spec.deviationHidden);
       const { logit, p } = uncertaintyHead(taps[2], this.params, this.spec.uncertaintyPooling);
       return { phi, logit, p };
     });
@@ -79,7 +79,7 @@ export class MultiCueModel {
 export function createMultiCueModel(spec: ModelSpec, rng: Rng): MultiCueModel {
   const params = new ParameterSet();
   const channels = multiScaleChannels(spec.backbone.tapChannels);
-  addDeviationHeadParameters(params, channels, rng.fork('deviation'), spec.deviationHidden ?? 0);
+  addDeviationHeadParameters(params, channels, rng.fork('deviation'), spec.deviationHidden);
   addUncertaintyHeadParameters(params, spec.backbone.tapChannels[2], rng.fork('uncertainty'), spec.uncertaintyPooling);
   addSegmentationHeadParameters(
     params,

@@ -135,7 +135,9 @@ export function gradientMapSelection(experiment: Experiment, test: readonly Cach
   for (const t of test) {
     if (t.trueLabel !== 1 || !t.mask) continue;
     const kind = t.defect ?? '';
-    byKind.set(kind, [...(byKind.get(kind) ?? []), t]);
+    const queue = byKind.get(kind);
+    if (queue) queue.push(t);
+    else byKind.set(kind, [t]);
   }
   const queues = [...byKind.keys()].sort().map((kind) => rng.shuffle(byKind.get(kind)!));
   const anomalies: CachedFeatures[] = [];

@@ -20,12 +20,17 @@ import { loadSavedRun } from './saved-run.ts';
  * truth, the run's main map over the input, the binarised map and S(x).
  */
 
+/** A panel row's kind: the defect kind of an anomaly, 'good' for a nominal image. */
+function panelKind(entry: PanelEntry): string {
+  return entry.label ? entry.defect : 'good';
+}
+
 /** Indices of the rows to show: per defect kind the top-scoring image, nominal last. */
 export function pickPanelImages(images: readonly PanelEntry[], eligible: (i: number) => boolean = () => true): number[] {
   const picks = new Map<string, number>();
   images.forEach((img, i) => {
     if (!eligible(i)) return;
-    const key = img.label ? img.defect : 'good';
+    const key = panelKind(img);
     const current = picks.get(key);
     if (current === undefined || img.score > images[current].score) picks.set(key, i);
   });
@@ -53,7 +58,7 @@ export async function loadPanelImage(
   segmentation: Float32Array | null,
 ): Promise<PanelImage> {
   return {
-    label: `${entry.label ? entry.defect : 'good'} (score ${entry.score.toFixed(3)})`,
+    label: `${panelKind(entry)} (score ${entry.score.toFixed(3)})`,
     image: await readImage(item.path, geometry),
     mask: item.maskPath ? await readMask(item.maskPath, geometry) : null,
     map,
